@@ -1,0 +1,43 @@
+# The two commands of the README: `make demo` (set up, run the main job) and `make test`.
+# Set-up is a virtual environment in .venv; torch is installed first from $(TORCH) so that a
+# CPU machine gets the CPU build (a bare `torch` requirement would pull a multi-GB CUDA build).
+
+PYTHON ?= python3
+TORCH ?= torch==2.13.0
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.installed-bench
+OUT ?= runs/quick
+NBVAL := --nbval-lax --nbval-current-env --nbval-cell-timeout=900 --nbval-sanitize-with notebooks/sanitize.cfg
+
+.PHONY: setup demo test bench refresh clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check "$(TORCH)"
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[notebooks,test]"
+	touch $@
+
+$(BENCH_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[notebooks,test,bench]"
+	touch $@
+
+# The main job: the notebook suite's quick profile on CPU (for now the DCT study).
+demo: $(STAMP)
+	$(PY) -m acdc_core.run_notebooks --out $(OUT) notebooks/dct_study.ipynb
+
+test: $(STAMP)
+	ACDC_HEADLESS=1 $(PY) -m pytest $(NBVAL) tests notebooks
+
+bench: $(BENCH_STAMP)
+	$(PY) benchmarks/dct_speed.py
+
+# Re-execute every notebook in place: CPU, default parameters, no timing metadata.
+refresh: $(STAMP)
+	ACDC_HEADLESS=1 CUDA_VISIBLE_DEVICES= $(PY) -m acdc_core.run_notebooks --in-place notebooks/*.ipynb
+
+clean:
+	rm -rf $(VENV) runs

@@ -1,0 +1,366 @@
+"""Discrete cosine transforms of types 1-4 for PyTorch, with scipy.fft's numbers and fast gradients.
+
+Every transform is a linear map ``y = post ⊙ C(pre ⊙ x)`` where ``C`` is one of the four unnormalised
+DCTs of scipy (the "backward" norm) and ``pre``/``post`` are diagonal scalings that hold the
+normalisation. A :class:`Plan` records the type, the length and the two scalings; its transpose and
+its inverse are plans again, so the gradient of a transform is another fast transform.
+
+Each plan runs as: one gather (reorder) -> one real FFT -> one complex multiply -> one gather
+(un-reorder). The gathers carry every permutation, reversal and conjugation the algorithm needs, so
+no other pass over the data is made (types 2 and 3); the scalings live in the twiddle factors.
+"""
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+
+import torch
+
+__all__ = ["dct", "idct", "dctn", "idctn", "dct_matrix", "Plan"]
+
+_TYPES = (1, 2, 3, 4)
+_NORMS = (None, "backward", "ortho", "forward")
+_COMPUTED = (torch.float32, torch.float64)
+_WIDENED = (torch.float16, torch.bfloat16)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The linear map ``y = post ⊙ C_kind(pre ⊙ x)`` along the last dimension, length ``n``.
+
+    ``pre`` and ``post`` are (first, middle, last) entries of a diagonal scaling: the vector
+    ``[first, middle, ..., middle, last]``. ``C_kind`` is scipy's unnormalised DCT of that type.
+    """
+
+    kind: int
+    n: int
+    pre: tuple = (1.0, 1.0, 1.0)
+    post: tuple = (1.0, 1.0, 1.0)
+
+    def transpose(self) -> Plan:
+        """The plan of ``Mᵀ``: what the backward pass applies to the incoming gradient."""
+        if self.kind == 1:  # C1ᵀ = W C1 W⁻¹ with W = diag(1, 2, ..., 2, 1)
+            return Plan(1, self.n, _mul(self.post, (1.0, 0.5, 1.0)), _mul(self.pre, (1.0, 2.0, 1.0)))
+        if self.kind == 2:  # C2ᵀ = C3 diag(2, 1, ..., 1)
+            return Plan(3, self.n, _mul(self.post, (2.0, 1.0, 1.0)), self.pre)
+        if self.kind == 3:  # C3ᵀ = diag(1/2, 1, ..., 1) C2
+            return Plan(2, self.n, self.post, _mul(self.pre, (0.5, 1.0, 1.0)))
+        return Plan(4, self.n, self.post, self.pre)  # C4 is symmetric
+
+    def inverse(self) -> Plan:
+        """The plan of ``M⁻¹``: C1⁻¹ = C1/(2(n-1)), C2⁻¹ = C3/(2n), C3⁻¹ = C2/(2n), C4⁻¹ = C4/(2n)."""
+        scale = 1.0 / (2 * (self.n - 1) if self.kind == 1 else 2 * self.n)
+        kind = {1: 1, 2: 3, 3: 2, 4: 4}[self.kind]
+        return Plan(kind, self.n, _recip(self.post), tuple(scale / p for p in self.pre))
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        """Apply the plan along the last dimension of ``x`` (float32/float64), no autograd."""
+        if x.numel() == 0:  # FFT backends refuse empty batches
+            return x.new_empty(x.shape)
+        return _KERNELS[self.kind](self, x)
+
+
+def _mul(a, b):
+    return tuple(float(p * q) for p, q in zip(a, b))
+
+
+def _recip(a):
+    return tuple(1.0 / p for p in a)
+
+
+def _forward_plan(type: int, n: int, norm: str | None) -> Plan:
+    """scipy.fft.dct's map for this type, length and norm."""
+    period = 2 * (n - 1) if type == 1 else 2 * n
+    if norm in (None, "backward"):
+        return Plan(type, n)
+    if norm == "forward":
+        s = 1.0 / period
+        return Plan(type, n, post=(s, s, s))
+    s = math.sqrt(1.0 / period)  # "ortho"
+    if type == 1:
+        r = math.sqrt(2.0)
+        return Plan(1, n, pre=(r, 1.0, r), post=(s / r, s, s / r))
+    if type == 2:
+        return Plan(2, n, post=(s / math.sqrt(2.0), s, s))
+    if type == 3:
+        return Plan(3, n, pre=(s * math.sqrt(2.0), s, s))
+    return Plan(4, n, post=(s, s, s))
+
+
+# ----------------------------------------------------------------------------------------------
+# Per-(plan, dtype, device) constants: gather indices and twiddle factors, built once in float64.
+
+def _makhoul_position(n: int) -> torch.Tensor:
+    """p[j]: where x[j] sits in Makhoul's reordering v (evens ascending, then odds descending)."""
+    j = torch.arange(n)
+    return torch.where(j % 2 == 0, j // 2, n - 1 - j // 2)
+
+
+@functools.lru_cache(maxsize=256)
+def _constants(plan: Plan, dtype: torch.dtype, device: torch.device):
+    n, h = plan.n, plan.n // 2
+    cdtype = torch.complex128 if dtype == torch.float64 else torch.complex64
+    m = torch.arange(h + 1, dtype=torch.float64)
+    if plan.kind == 2:
+        # v'[i] = v[-i mod n] makes rfft(v') = conj(rfft(v)), so Re and Im of Z below are y[m]
+        # and y[n-m] directly: y = 2 post ⊙ Re(e^{-iπk/2n} V).
+        inverse = torch.empty(n, dtype=torch.long)
+        inverse[_makhoul_position(n)] = torch.arange(n)
+        gather_in = inverse[(-torch.arange(n)) % n]
+        scale = torch.full((h + 1,), 2.0 * plan.pre[1] * plan.post[1], dtype=torch.float64)
+        scale[0] = 2.0 * plan.pre[1] * plan.post[0]
+        twiddle = scale * torch.exp(1j * math.pi * m / (2 * n))
+        k = torch.arange(n)
+        gather_out = torch.where(k <= h, 2 * k, 2 * (n - k) + 1)
+    elif plan.kind == 3:
+        # G[k] = X[k] + i X[n-k]; irfft(e^{-iπk/2n} G) read backwards and un-reordered is C3 X.
+        k = torch.arange(h + 1)
+        gather_in = torch.stack([k, (n - k) % n], -1).flatten()
+        scale = torch.full((h + 1,), plan.pre[1] * plan.post[1], dtype=torch.float64)
+        scale[0] = plan.pre[0] * plan.post[1]
+        twiddle = scale * torch.exp(-1j * math.pi * m / (2 * n))
+        if n % 2 == 0:  # G[n/2] = X(1 + i): a twiddle with equal parts keeps the Nyquist bin real
+            twiddle[h] = scale[h] * complex(math.sqrt(0.5), -math.sqrt(0.5))
+        gather_out = (-_makhoul_position(n)) % n
+    elif plan.kind == 1:
+        # Symmetric extension [x0 .. x_{n-1}, x_{n-2} .. x1]: its real FFT is C1 x.
+        gather_in = torch.cat([torch.arange(n), torch.arange(n - 2, 0, -1)])
+        post = torch.full((n,), plan.post[1] * plan.pre[1], dtype=torch.float64)
+        post[0], post[-1] = plan.post[0] * plan.pre[1], plan.post[2] * plan.pre[1]
+        ends = (plan.pre[0] / plan.pre[1], plan.pre[2] / plan.pre[1])
+        return gather_in.to(device), post.to(dtype=dtype, device=device), ends
+    else:
+        # C4 x = 2 Re(e^{-iπ(2k+1)/4n} FFT_2n(x ⊙ e^{-iπj/2n})[k]), k < n.
+        j = torch.arange(n, dtype=torch.float64)
+        before = torch.exp(-1j * math.pi * j / (2 * n))
+        after = 2.0 * plan.pre[1] * plan.post[1] * torch.exp(-1j * math.pi * (2 * j + 1) / (4 * n))
+        return before.to(cdtype).to(device), after.to(cdtype).to(device)
+    return gather_in.to(device), twiddle.to(cdtype).to(device), gather_out.to(device)
+
+
+def _gather(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    return torch.gather(x, -1, index.expand(*x.shape[:-1], index.numel()))
+
+
+def _kind2(plan: Plan, x: torch.Tensor) -> torch.Tensor:
+    gather_in, twiddle, gather_out = _constants(plan, x.dtype, x.device)
+    z = torch.fft.rfft(_gather(x, gather_in))
+    z.mul_(twiddle)
+    return _gather(torch.view_as_real(z).flatten(-2), gather_out)
+
+
+def _kind3(plan: Plan, x: torch.Tensor) -> torch.Tensor:
+    gather_in, twiddle, gather_out = _constants(plan, x.dtype, x.device)
+    g = torch.view_as_complex(_gather(x, gather_in).unflatten(-1, (-1, 2)))
+    g.mul_(twiddle)
+    g[..., 0].imag.zero_()  # X[n] does not exist; keep the DC bin honest for every FFT backend
+    return _gather(torch.fft.irfft(g, n=plan.n, norm="forward"), gather_out)
+
+
+def _kind1(plan: Plan, x: torch.Tensor) -> torch.Tensor:
+    gather_in, post, (first, last) = _constants(plan, x.dtype, x.device)
+    e = _gather(x, gather_in)
+    if first != 1.0:
+        e[..., 0] *= first
+    if last != 1.0:
+        e[..., plan.n - 1] *= last
+    return torch.view_as_real(torch.fft.rfft(e))[..., 0] * post
+
+
+def _kind4(plan: Plan, x: torch.Tensor) -> torch.Tensor:
+    before, after = _constants(plan, x.dtype, x.device)
+    spectrum = torch.fft.fft(x * before, n=2 * plan.n)[..., : plan.n]
+    return torch.view_as_real(spectrum.mul_(after))[..., 0].contiguous()
+
+
+_KERNELS = {1: _kind1, 2: _kind2, 3: _kind3, 4: _kind4}
+
+
+class _Transform(torch.autograd.Function):
+    """A plan as an autograd function: the backward applies the transposed plan (no saved tensors)."""
+
+    @staticmethod
+    def forward(ctx, x, plan):
+        ctx.plan = plan
+        return plan(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _Transform.apply(grad.contiguous(), ctx.plan.transpose()), None
+
+
+# ----------------------------------------------------------------------------------------------
+# Public functions: argument checks, then one _Transform per dimension.
+
+def _check_input(x) -> None:
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
+    if x.dtype not in _COMPUTED + _WIDENED:
+        raise TypeError(
+            f"x must be a real floating tensor (float16, bfloat16, float32 or float64), got {x.dtype}")
+
+
+def _check_options(type, norm) -> None:
+    if type not in _TYPES or isinstance(type, bool):
+        raise ValueError(f"type must be one of 1, 2, 3, 4, got {type!r}")
+    if norm not in _NORMS:
+        raise ValueError(f"norm must be one of None, 'backward', 'ortho', 'forward', got {norm!r}")
+
+
+def _check_dim(dim, ndim: int) -> int:
+    if isinstance(dim, bool) or not isinstance(dim, int):
+        raise TypeError(f"dim must be an int, got {dim!r}")
+    if ndim == 0 or not -ndim <= dim < ndim:
+        allowed = f"{-ndim}..{ndim - 1}" if ndim else "none: x is 0-dimensional"
+        raise IndexError(f"dim {dim} is out of range for a tensor with {ndim} dimensions "
+                         f"(allowed: {allowed})")
+    return dim % ndim
+
+
+def _resize(x: torch.Tensor, dim: int, n) -> torch.Tensor:
+    """Truncate or zero-pad x along dim to length n, as scipy does."""
+    if n is None:
+        n = x.shape[dim]
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a positive int, got {n!r}")
+    size = x.shape[dim]
+    if n <= size:
+        return x.narrow(dim, 0, n)
+    pad = [0, 0] * (x.ndim - 1 - dim) + [0, n - size]
+    return torch.nn.functional.pad(x, pad)
+
+
+def _transform(x, type, n, dim, norm, inverse: bool) -> torch.Tensor:
+    _check_options(type, norm)
+    dim = _check_dim(dim, x.ndim)
+    x = _resize(x, dim, n)
+    length = x.shape[dim]
+    if type == 1 and length < 2:
+        raise ValueError(f"the type 1 DCT needs a length of at least 2 along dim {dim}, got {length}")
+    plan = _forward_plan(type, length, norm)
+    if inverse:
+        plan = plan.inverse()
+    work = x if x.dtype in _COMPUTED else x.float()
+    y = _Transform.apply(work.movedim(dim, -1), plan).movedim(-1, dim)
+    return y.to(x.dtype)
+
+
+def dct(x: torch.Tensor, type: int = 2, n: int | None = None, dim: int = -1,
+        norm: str | None = None) -> torch.Tensor:
+    """Discrete cosine transform of ``x`` along ``dim``: the numbers of ``scipy.fft.dct``.
+
+    Parameters
+    ----------
+    x : Tensor
+        Real input, any shape, float16/bfloat16/float32/float64, CPU or CUDA.
+    type : {1, 2, 3, 4}
+        The DCT type (see Notes). Default 2.
+    n : int, optional
+        Length of the transform: ``x`` is truncated or zero-padded along ``dim`` to ``n``.
+    dim : int
+        Dimension to transform. Default -1.
+    norm : {None, "backward", "ortho", "forward"}
+        Normalisation. None and "backward" leave the forward transform unscaled, "forward" scales
+        it by 1/(2N) (1/(2(N-1)) for type 1), "ortho" makes the transform orthonormal.
+
+    Returns
+    -------
+    Tensor
+        Same shape as ``x`` except ``n`` along ``dim``; same dtype and device. Differentiable: the
+        gradient is the transposed transform, computed by the same fast path.
+
+    Raises
+    ------
+    TypeError
+        ``x`` is not a real floating tensor (integer, boolean, complex).
+    ValueError
+        Unknown ``type`` or ``norm``, ``n < 1``, or a type-1 length below 2.
+    IndexError
+        ``dim`` is out of range.
+
+    See Also
+    --------
+    idct, dctn, dct_matrix
+
+    Notes
+    -----
+    With ``N`` the length and ``norm=None``:
+
+    - type 1: ``y[k] = x[0] + (-1)^k x[N-1] + 2 Σ_{n=1}^{N-2} x[n] cos(π k n / (N-1))``
+    - type 2: ``y[k] = 2 Σ_{n=0}^{N-1} x[n] cos(π k (2n+1) / (2N))``
+    - type 3: ``y[k] = x[0] + 2 Σ_{n=1}^{N-1} x[n] cos(π n (2k+1) / (2N))``
+    - type 4: ``y[k] = 2 Σ_{n=0}^{N-1} x[n] cos(π (2n+1)(2k+1) / (4N))``
+
+    With ``norm="ortho"`` type 2 scales ``y[0]`` by ``sqrt(1/(4N))`` and the rest by
+    ``sqrt(1/(2N))``; type 3 is its transpose; type 1 also scales ``x[0], x[N-1]`` by √2 and
+    ``y[0], y[N-1]`` by 1/√2 (scipy's ``orthogonalize=True``). All run in O(N log N) through one
+    real FFT (types 1 and 4 through one FFT of length 2(N-1) or 2N).
+
+    Examples
+    --------
+    >>> x = torch.tensor([4.0, 3.0, 5.0, 10.0])
+    >>> dct(x, norm="ortho")
+    tensor([11.0000, -4.4609,  3.0000, -0.3170])
+    >>> torch.allclose(idct(dct(x)), x)
+    True
+    """
+    _check_input(x)
+    return _transform(x, type, n, dim, norm, inverse=False)
+
+
+def idct(x: torch.Tensor, type: int = 2, n: int | None = None, dim: int = -1,
+         norm: str | None = None) -> torch.Tensor:
+    """Inverse DCT along ``dim``: the numbers of ``scipy.fft.idct``, ``idct(dct(x)) == x``.
+
+    The inverse of type 2 is a type 3 transform (and of type 3 a type 2); types 1 and 4 are their
+    own inverses up to scale. Arguments, returns and errors as :func:`dct`; with ``norm=None`` the
+    inverse carries the 1/(2N) factor (1/(2(N-1)) for type 1), with ``"forward"`` it carries none.
+    """
+    _check_input(x)
+    return _transform(x, type, n, dim, norm, inverse=True)
+
+
+def _transform_n(x, type, s, dim, norm, inverse: bool) -> torch.Tensor:
+    _check_input(x)
+    if dim is None:
+        dim = list(range(x.ndim)) if s is None else list(range(x.ndim - len(s), x.ndim))
+    elif isinstance(dim, int):
+        dim = [dim]
+    dims = [_check_dim(d, x.ndim) for d in dim]
+    if len(set(dims)) != len(dims):
+        raise ValueError(f"dim must not repeat a dimension, got {list(dim)}")
+    if s is None:
+        s = [None] * len(dims)
+    elif isinstance(s, int):
+        s = [s]
+    if len(s) != len(dims):
+        raise ValueError(f"s and dim must have the same length, got s={list(s)} and dim={list(dim)}")
+    for d, n in zip(dims, s):
+        x = _transform(x, type, n, d, norm, inverse)
+    return x
+
+
+def dctn(x: torch.Tensor, type: int = 2, s=None, dim=None, norm: str | None = None) -> torch.Tensor:
+    """N-dimensional DCT over ``dim`` (default: all dimensions, or the last ``len(s)``): the numbers
+    of ``scipy.fft.dctn``. ``s`` gives the transform length per dimension (truncate or zero-pad)."""
+    return _transform_n(x, type, s, dim, norm, inverse=False)
+
+
+def idctn(x: torch.Tensor, type: int = 2, s=None, dim=None, norm: str | None = None) -> torch.Tensor:
+    """N-dimensional inverse DCT: the numbers of ``scipy.fft.idctn``; see :func:`dctn`."""
+    return _transform_n(x, type, s, dim, norm, inverse=True)
+
+
+def dct_matrix(n: int, type: int = 2, norm: str | None = "ortho", dtype: torch.dtype | None = None,
+               device=None) -> torch.Tensor:
+    """The dense ``(n, n)`` matrix ``M`` with ``dct(x, type, norm=norm) == M @ x`` (``x`` of length n).
+
+    Built in float64 and cast to ``dtype`` (default: torch's default dtype) on ``device``; equal to
+    ``scipy.fft.dct(numpy.eye(n), type, axis=0, norm=norm)``.
+    """
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a positive int, got {n!r}")
+    eye = torch.eye(n, dtype=torch.float64)
+    m = dct(eye, type=type, dim=0, norm=norm)
+    return m.to(dtype=dtype or torch.get_default_dtype(), device=device)

@@ -1,0 +1,58 @@
+"""DCT speed against scipy.fft and torch-dct 0.1.6: medians and ratios from one run.
+
+    python benchmarks/dct_speed.py [--sizes 256 1024 4096 16384] [--batch 128] [--device cpu]
+
+Prints a table of median milliseconds per call (batch 128, float32, orthonormal type 2 and 3),
+then the ratios behind the project's speed targets, each measured in this same run.
+"""
+from __future__ import annotations
+
+import argparse
+
+import torch
+
+from acdc_core.bench import dct_speed
+
+TARGETS = [
+    # (label, numerator, denominator, sizes, limit): numerator / denominator must be <= limit
+    ("dct no slower than scipy", "dct", "scipy dct", (4096, 16384), 1.0),
+    ("idct no slower than scipy", "idct", "scipy idct", (4096, 16384), 1.0),
+    ("dct >= 2.3x faster than torch-dct", "dct", "torch-dct dct", (1024, 4096, 16384), 1 / 2.3),
+    ("idct >= 2.3x faster than torch-dct", "idct", "torch-dct idct", (1024, 4096, 16384), 1 / 2.3),
+    ("fwd+bwd <= 2.5x forward", "dct fwd+bwd", "dct", (4096,), 2.5),
+]
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[256, 1024, 4096, 16384])
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--rounds", type=int, default=21)
+    parser.add_argument("--dense-max-n", type=int, default=4096)
+    args = parser.parse_args(argv)
+
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}, "
+          f"batch {args.batch}, float32, medians of {args.rounds} interleaved rounds (ms per call)")
+    rows = dct_speed(args.sizes, args.batch, args.device, dense_max_n=args.dense_max_n,
+                     rounds=args.rounds)
+    table = {(r["n"], r["name"]): r["ms"] for r in rows}
+    names = list(dict.fromkeys(r["name"] for r in rows))
+    print(f"{'N':>6} " + " ".join(f"{name:>15}" for name in names))
+    for n in args.sizes:
+        cells = [f"{table[(n, name)]:15.3f}" if (n, name) in table else f"{'-':>15}" for name in names]
+        print(f"{n:>6} " + " ".join(cells))
+
+    print("\ntargets (ratio = numerator / denominator, measured above):")
+    for label, num, den, sizes, limit in TARGETS:
+        for n in sizes:
+            if (n, num) not in table or (n, den) not in table:
+                print(f"  {label:38s} N={n:<6} skipped ({den if (n, den) not in table else num} not measured)")
+                continue
+            ratio = table[(n, num)] / table[(n, den)]
+            verdict = "met" if ratio <= limit else "MISSED"
+            print(f"  {label:38s} N={n:<6} ratio {ratio:6.3f} (limit {limit:.3f}) {verdict}")
+
+
+if __name__ == "__main__":
+    main()
