@@ -25,9 +25,9 @@ $(BENCH_STAMP): $(STAMP)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[notebooks,test,bench]"
 	touch $@
 
-# The main job: the notebook suite's quick profile on CPU (for now the DCT study).
+# The main job: every notebook of the suite with its quick defaults, on the CPU.
 demo: $(STAMP)
-	$(PY) -m acdc_core.run_notebooks --out $(OUT) notebooks/dct_study.ipynb
+	$(PY) -m acdc_core.suite run --out $(OUT)
 
 test: $(STAMP)
 	ACDC_HEADLESS=1 $(PY) -m pytest $(NBVAL) tests notebooks
@@ -37,7 +37,7 @@ bench: $(BENCH_STAMP)
 
 # Re-execute every notebook in place: CPU, default parameters, no timing metadata.
 refresh: $(STAMP)
-	ACDC_HEADLESS=1 CUDA_VISIBLE_DEVICES= $(PY) -m acdc_core.run_notebooks --in-place notebooks/*.ipynb
+	$(PY) -m acdc_core.suite refresh
 
 clean:
 	rm -rf $(VENV) runs

@@ -1,0 +1,1 @@
+"""Studies built on the core layers: accuracy checks, statistics, experiments, counts."""
