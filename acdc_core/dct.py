@@ -23,6 +23,7 @@ _TYPES = (1, 2, 3, 4)
 _NORMS = (None, "backward", "ortho", "forward")
 _COMPUTED = (torch.float32, torch.float64)
 _WIDENED = (torch.float16, torch.bfloat16)
+_COMPLEX = {torch.float32: torch.complex64, torch.float64: torch.complex128}
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,13 @@ def _mul(a, b):
 
 def _recip(a):
     return tuple(1.0 / p for p in a)
+
+
+@functools.lru_cache(maxsize=512)
+def _plan(type: int, n: int, norm: str | None, inverse: bool) -> Plan:
+    """scipy.fft.dct's map (or idct's, when ``inverse``) for this type, length and norm."""
+    plan = _forward_plan(type, n, norm)
+    return plan.inverse() if inverse else plan
 
 
 def _forward_plan(type: int, n: int, norm: str | None) -> Plan:
@@ -114,15 +122,13 @@ def _constants(plan: Plan, dtype: torch.dtype, device: torch.device):
         k = torch.arange(n)
         gather_out = torch.where(k <= h, 2 * k, 2 * (n - k) + 1)
     elif plan.kind == 3:
-        # G[k] = X[k] + i X[n-k]; irfft(e^{-iπk/2n} G) read backwards and un-reordered is C3 X.
-        k = torch.arange(h + 1)
-        gather_in = torch.stack([k, (n - k) % n], -1).flatten()
+        # U[k] = e^{iπk/2n} (X[k] - i X[n-k]) is the real FFT of Makhoul's v: C3 X = unreorder(irfft U).
         scale = torch.full((h + 1,), plan.pre[1] * plan.post[1], dtype=torch.float64)
         scale[0] = plan.pre[0] * plan.post[1]
-        twiddle = scale * torch.exp(-1j * math.pi * m / (2 * n))
-        if n % 2 == 0:  # G[n/2] = X(1 + i): a twiddle with equal parts keeps the Nyquist bin real
-            twiddle[h] = scale[h] * complex(math.sqrt(0.5), -math.sqrt(0.5))
-        gather_out = (-_makhoul_position(n)) % n
+        twiddle = scale * torch.exp(1j * math.pi * m / (2 * n))
+        if n % 2 == 0:  # U[n/2] ∝ (1 - i) e^{iπ/4}: equal parts keep the Nyquist bin exactly real
+            twiddle[h] = scale[h] * complex(math.sqrt(0.5), math.sqrt(0.5))
+        return twiddle.to(cdtype).to(device)
     elif plan.kind == 1:
         # Symmetric extension [x0 .. x_{n-1}, x_{n-2} .. x1]: its real FFT is C1 x.
         gather_in = torch.cat([torch.arange(n), torch.arange(n - 2, 0, -1)])
@@ -151,11 +157,21 @@ def _kind2(plan: Plan, x: torch.Tensor) -> torch.Tensor:
 
 
 def _kind3(plan: Plan, x: torch.Tensor) -> torch.Tensor:
-    gather_in, twiddle, gather_out = _constants(plan, x.dtype, x.device)
-    g = torch.view_as_complex(_gather(x, gather_in).unflatten(-1, (-1, 2)))
-    g.mul_(twiddle)
-    g[..., 0].imag.zero_()  # X[n] does not exist; keep the DC bin honest for every FFT backend
-    return _gather(torch.fft.irfft(g, n=plan.n, norm="forward"), gather_out)
+    # Only interleaving moves data here (torch.complex), which runs at copy speed, unlike a gather.
+    n, h = plan.n, plan.n // 2
+    u = x.new_empty(*x.shape[:-1], h + 1, dtype=_COMPLEX[x.dtype])
+    torch.complex(x[..., 1:h + 1], x[..., n - h:].flip(-1).neg_(), out=u[..., 1:])
+    u[..., 0] = x[..., 0]
+    v = torch.fft.irfft(u.mul_(_constants(plan, x.dtype, x.device)), n=n, norm="forward")
+    return _interleave(v[..., : n - h], v[..., n - h:].flip(-1))
+
+
+def _interleave(evens: torch.Tensor, odds: torch.Tensor) -> torch.Tensor:
+    """[e0, o0, e1, o1, ...]; ``evens`` may be one longer than ``odds``."""
+    pairs = torch.view_as_real(torch.complex(evens[..., : odds.shape[-1]], odds)).flatten(-2)
+    if evens.shape[-1] == odds.shape[-1]:
+        return pairs
+    return torch.cat([pairs, evens[..., -1:]], -1)
 
 
 def _kind1(plan: Plan, x: torch.Tensor) -> torch.Tensor:
@@ -187,7 +203,7 @@ class _Transform(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return _Transform.apply(grad.contiguous(), ctx.plan.transpose()), None
+        return _Transform.apply(grad, ctx.plan.transpose()), None
 
 
 # ----------------------------------------------------------------------------------------------
@@ -221,11 +237,13 @@ def _check_dim(dim, ndim: int) -> int:
 def _resize(x: torch.Tensor, dim: int, n) -> torch.Tensor:
     """Truncate or zero-pad x along dim to length n, as scipy does."""
     if n is None:
-        n = x.shape[dim]
+        return x
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"n must be a positive int, got {n!r}")
     size = x.shape[dim]
-    if n <= size:
+    if n == size:
+        return x
+    if n < size:
         return x.narrow(dim, 0, n)
     pad = [0, 0] * (x.ndim - 1 - dim) + [0, n - size]
     return torch.nn.functional.pad(x, pad)
@@ -238,12 +256,17 @@ def _transform(x, type, n, dim, norm, inverse: bool) -> torch.Tensor:
     length = x.shape[dim]
     if type == 1 and length < 2:
         raise ValueError(f"the type 1 DCT needs a length of at least 2 along dim {dim}, got {length}")
-    plan = _forward_plan(type, length, norm)
-    if inverse:
-        plan = plan.inverse()
+    plan = _plan(type, length, norm, inverse)
     work = x if x.dtype in _COMPUTED else x.float()
-    y = _Transform.apply(work.movedim(dim, -1), plan).movedim(-1, dim)
-    return y.to(x.dtype)
+    if dim != x.ndim - 1:
+        work = work.movedim(dim, -1)
+    if torch.is_grad_enabled() and work.requires_grad:
+        y = _Transform.apply(work, plan)
+    else:  # no graph to record: skip the autograd.Function machinery
+        y = plan(work)
+    if dim != x.ndim - 1:
+        y = y.movedim(-1, dim)
+    return y if y.dtype == x.dtype else y.to(x.dtype)
 
 
 def dct(x: torch.Tensor, type: int = 2, n: int | None = None, dim: int = -1,
