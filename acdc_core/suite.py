@@ -72,7 +72,7 @@ def run(path: Path, out: Path, parameters: dict | None = None) -> bool:
     from nbconvert import HTMLExporter
 
     out.mkdir(parents=True, exist_ok=True)
-    partial = out / f".{path.stem}.ipynb.partial"
+    partial = out / f".{path.stem}.partial.ipynb"
     os.environ["ACDC_HEADLESS"] = "1"
     os.environ["ACDC_OUTPUT_DIR"] = str(out.resolve())
     ok = True
