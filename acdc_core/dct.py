@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import torch
 
-__all__ = ["dct", "idct", "dctn", "idctn", "dct_matrix", "Plan"]
+__all__ = ["dct", "idct", "dctn", "idctn", "dct_matrix", "makhoul_order", "from_makhoul", "Plan"]
 
 _TYPES = (1, 2, 3, 4)
 _NORMS = (None, "backward", "ortho", "forward")
@@ -105,6 +105,30 @@ def _makhoul_position(n: int) -> torch.Tensor:
     return torch.where(j % 2 == 0, j // 2, n - 1 - j // 2)
 
 
+def makhoul_order(n: int) -> torch.Tensor:
+    """Index ``P`` of Makhoul's reordering: ``v = x[..., P]`` holds the even-indexed entries of x
+    ascending, then the odd-indexed ones descending. The real FFT of ``v`` is what every type-2/3
+    transform (and a fused ACDC layer) works on."""
+    order = torch.empty(n, dtype=torch.long)
+    order[_makhoul_position(n)] = torch.arange(n)
+    return order
+
+
+def from_makhoul(v: torch.Tensor) -> torch.Tensor:
+    """Undo :func:`makhoul_order` along the last dimension (by interleaving, at copy speed)."""
+    n = v.shape[-1]
+    h = n // 2
+    return _interleave(v[..., : n - h], v[..., n - h:].flip(-1))
+
+
+def _interleave(evens: torch.Tensor, odds: torch.Tensor) -> torch.Tensor:
+    """[e0, o0, e1, o1, ...]; ``evens`` may be one longer than ``odds``."""
+    pairs = torch.view_as_real(torch.complex(evens[..., : odds.shape[-1]], odds)).flatten(-2)
+    if evens.shape[-1] == odds.shape[-1]:
+        return pairs
+    return torch.cat([pairs, evens[..., -1:]], -1)
+
+
 @functools.lru_cache(maxsize=256)
 def _constants(plan: Plan, dtype: torch.dtype, device: torch.device):
     n, h = plan.n, plan.n // 2
@@ -113,9 +137,7 @@ def _constants(plan: Plan, dtype: torch.dtype, device: torch.device):
     if plan.kind == 2:
         # v'[i] = v[-i mod n] makes rfft(v') = conj(rfft(v)), so Re and Im of Z below are y[m]
         # and y[n-m] directly: y = 2 post ⊙ Re(e^{-iπk/2n} V).
-        inverse = torch.empty(n, dtype=torch.long)
-        inverse[_makhoul_position(n)] = torch.arange(n)
-        gather_in = inverse[(-torch.arange(n)) % n]
+        gather_in = makhoul_order(n)[(-torch.arange(n)) % n]
         scale = torch.full((h + 1,), 2.0 * plan.pre[1] * plan.post[1], dtype=torch.float64)
         scale[0] = 2.0 * plan.pre[1] * plan.post[0]
         twiddle = scale * torch.exp(1j * math.pi * m / (2 * n))
@@ -163,15 +185,7 @@ def _kind3(plan: Plan, x: torch.Tensor) -> torch.Tensor:
     torch.complex(x[..., 1:h + 1], x[..., n - h:].flip(-1).neg_(), out=u[..., 1:])
     u[..., 0] = x[..., 0]
     v = torch.fft.irfft(u.mul_(_constants(plan, x.dtype, x.device)), n=n, norm="forward")
-    return _interleave(v[..., : n - h], v[..., n - h:].flip(-1))
-
-
-def _interleave(evens: torch.Tensor, odds: torch.Tensor) -> torch.Tensor:
-    """[e0, o0, e1, o1, ...]; ``evens`` may be one longer than ``odds``."""
-    pairs = torch.view_as_real(torch.complex(evens[..., : odds.shape[-1]], odds)).flatten(-2)
-    if evens.shape[-1] == odds.shape[-1]:
-        return pairs
-    return torch.cat([pairs, evens[..., -1:]], -1)
+    return from_makhoul(v)
 
 
 def _kind1(plan: Plan, x: torch.Tensor) -> torch.Tensor:
