@@ -1,5 +1,7 @@
 """acdc_core: structured efficient linear layers (ACDC) for PyTorch, and the DCT they stand on."""
+from .acdc import ACDC
 from .dct import dct, dct_matrix, dctn, idct, idctn
+from .stack import StackedACDC
 
-__all__ = ["dct", "idct", "dctn", "idctn", "dct_matrix"]
+__all__ = ["dct", "idct", "dctn", "idctn", "dct_matrix", "ACDC", "StackedACDC"]
 __version__ = "0.1.0"

@@ -1,0 +1,62 @@
+"""Feature shuffles between stacked layers, as gather indices: ``shuffled = x[..., index]``.
+
+Composition of gathers: applying ``first`` then ``second`` is one gather with ``first[second]``.
+"""
+from __future__ import annotations
+
+import torch
+
+SHUFFLES = ("riffle", "permutation", "none")
+
+
+def riffle(n: int) -> torch.Tensor:
+    """ShuffleNet's two-group channel shuffle: the two halves interleaved,
+    ``[x0, x_m, x1, x_{m+1}, ...]`` with ``m = ceil(n/2)`` (for odd n the first half is longer)."""
+    m = (n + 1) // 2
+    index = torch.empty(n, dtype=torch.long)
+    index[0::2] = torch.arange(m)
+    index[1::2] = torch.arange(m, n)
+    return index
+
+
+def random_permutation(n: int, seed: int) -> torch.Tensor:
+    """A fixed random permutation of ``n`` features, reproducible from ``seed``."""
+    return torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+
+
+def shuffle_index(kind: str, n: int, seed: int = 0) -> torch.Tensor:
+    """The gather index of a shuffle named ``kind`` ("riffle", "permutation" or "none")."""
+    if kind == "riffle":
+        return riffle(n)
+    if kind == "permutation":
+        return random_permutation(n, seed)
+    if kind == "none":
+        return torch.arange(n)
+    raise ValueError(f"shuffle must be one of {', '.join(map(repr, SHUFFLES))}, got {kind!r}")
+
+
+def inverse(index: torch.Tensor) -> torch.Tensor:
+    """The gather index that undoes ``index``: ``x[..., index][..., inverse(index)] == x``."""
+    result = torch.empty_like(index)
+    result[index] = torch.arange(index.numel(), device=index.device)
+    return result
+
+
+class _Permute(torch.autograd.Function):
+    """Gather along the last dimension by a permutation; the backward gathers by its inverse
+    (a gather, not the scatter-add autograd would use for a general index)."""
+
+    @staticmethod
+    def forward(ctx, x, index, undo):
+        ctx.save_for_backward(undo)
+        return torch.gather(x, -1, index.expand(*x.shape[:-1], index.numel()))
+
+    @staticmethod
+    def backward(ctx, grad):
+        (undo,) = ctx.saved_tensors
+        return torch.gather(grad, -1, undo.expand(*grad.shape[:-1], undo.numel())), None, None
+
+
+def permute(x: torch.Tensor, index: torch.Tensor, undo: torch.Tensor) -> torch.Tensor:
+    """``x[..., index]`` for a permutation ``index`` whose inverse is ``undo``."""
+    return _Permute.apply(x, index, undo)

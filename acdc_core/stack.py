@@ -1,0 +1,230 @@
+"""StackedACDC: exactly ``n_layers`` ACDC layers with shuffles, optional ReLU/BatchNorm between them,
+width adapters, and power-of-two style block grouping.
+
+When every layer runs the fused core (original parameterisation, DCT first), the stack stays in
+Makhoul's feature order from the first layer to the last: the un-reorder of one layer, the shuffle
+and the reorder of the next compose into one gather, and biases, ReLU and BatchNorm act on the
+reordered features directly (they are per-feature). Otherwise each layer runs on its own.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .acdc import ACDC, check_choice
+from .dct import from_makhoul
+from .shuffle import SHUFFLES, inverse, permute, shuffle_index
+
+GROW = ("linear", "repeat")
+SHRINK = ("linear", "truncate", "sum")
+BIAS = ("every", "last", "none")
+
+
+class StackedACDC(nn.Module):
+    r"""A cascade of exactly ``n_layers`` ACDC layers mapping ``in_features`` to ``out_features``.
+
+    Between consecutive layers (never after the last, unless ``shuffle_last``): BatchNorm without
+    affine parameters (``batchnorm``), the shuffle, then ReLU (``relu``) — the log's per-layer
+    order. The layers work at width ``max(in_features, out_features)`` rounded up to a multiple of
+    ``block_size``; a smaller input is grown to that width first, a larger output shrunk after.
+
+    Args:
+        in_features, out_features: sizes of each input and output sample.
+        n_layers: number of ACDC layers; the stack holds exactly this many.
+        shuffle: ``"riffle"`` (two-group interleave), ``"permutation"`` (a fixed random
+            permutation per gap, from ``seed``, stored in the state dict) or ``"none"``.
+        shuffle_last: shuffle after the last layer too (the code behind the log's E11 did).
+        relu, batchnorm: ReLU / BatchNorm1d(affine=False) between layers.
+        bias: ``"every"`` layer has a bias, only the ``"last"``, or ``"none"``.
+        grow: widen the input by concatenating a ``"linear"`` projection of it (the log) or by
+            ``"repeat"``-ing its features.
+        shrink: narrow the output by dropping the extra features and adding a ``"linear"``
+            residual computed from them (the log), by ``"truncate"`` (keep the first
+            ``out_features``), or by ``"sum"`` of consecutive groups of ``out_features``.
+        block_size: run every layer block-diagonally on blocks of this size (the log grouped
+            features into power-of-two blocks so every DCT had a power-of-two length), padding the
+            width with zeros to a multiple of it. E1's ``groups=8`` at 784 is ``block_size=128``.
+        seed: seed of the random permutations.
+        order, parameterisation, init, sigma, diagonal_bias: passed to every :class:`ACDC`.
+
+    Shape:
+        Input ``(*, in_features)``, output ``(*, out_features)``.
+    """
+
+    def __init__(self, in_features: int, out_features: int, n_layers: int, shuffle: str = "riffle",
+                 shuffle_last: bool = False, relu: bool = False, batchnorm: bool = False,
+                 bias: str = "every", grow: str = "linear", shrink: str = "linear",
+                 block_size: int | None = None, seed: int = 0, order: str = "dct_first",
+                 parameterisation: str = "original", init: str = "normal", sigma: float = 1e-2,
+                 diagonal_bias: bool = False, device=None, dtype=None):
+        super().__init__()
+        for name, value in (("in_features", in_features), ("out_features", out_features),
+                            ("n_layers", n_layers)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive int, got {value!r}")
+        check_choice("shuffle", shuffle, SHUFFLES)
+        check_choice("bias", bias, BIAS)
+        check_choice("grow", grow, GROW)
+        check_choice("shrink", shrink, SHRINK)
+        width = max(in_features, out_features)
+        if block_size is not None and (isinstance(block_size, bool) or not isinstance(block_size, int)
+                                       or not 1 <= block_size <= width):
+            raise ValueError(f"block_size must be an int from 1 to the working width {width}, "
+                             f"got {block_size!r}")
+        if shrink == "sum" and in_features > out_features and in_features % out_features:
+            raise ValueError(f"shrink='sum' adds groups of out_features={out_features} and needs "
+                             f"in_features divisible by it, got in_features={in_features}")
+        block = block_size or width
+        self.in_features, self.out_features, self.n_layers = in_features, out_features, n_layers
+        self.width, self.padded_width, self.block_size = width, -(-width // block) * block, block
+        self.shuffle, self.shuffle_last, self.relu, self.batchnorm = shuffle, shuffle_last, relu, batchnorm
+        self.grow, self.shrink, self.bias_placement = grow, shrink, bias
+        factory = {"device": device, "dtype": dtype}
+        self.layers = nn.ModuleList(
+            ACDC(self.padded_width, order=order, parameterisation=parameterisation, init=init,
+                 sigma=sigma, bias=bias == "every" or (bias == "last" and i == n_layers - 1),
+                 diagonal_bias=diagonal_bias, block_size=block, **factory)
+            for i in range(n_layers))
+        self.grow_linear = (nn.Linear(in_features, width - in_features, **factory)
+                            if grow == "linear" and in_features < width else None)
+        self.shrink_linear = (nn.Linear(width - out_features, out_features, **factory)
+                              if shrink == "linear" and out_features < width else None)
+        n_shuffles = n_layers if shuffle_last else n_layers - 1
+        for i in range(n_shuffles):
+            self.register_buffer(f"shuffle_{i}",
+                                 shuffle_index(shuffle, self.padded_width, seed + i).to(device))
+        for i in range(n_layers - 1 if batchnorm else 0):
+            self.register_buffer(f"running_mean_{i}", torch.zeros(self.padded_width, **factory))
+            self.register_buffer(f"running_var_{i}", torch.ones(self.padded_width, **factory))
+        self.momentum, self.eps = 0.1, 1e-5
+
+    def reset_parameters(self) -> None:
+        """Re-draw every layer and adapter; reset the BatchNorm statistics (shuffles stay)."""
+        for module in [*self.layers, self.grow_linear, self.shrink_linear]:
+            if module is not None:
+                module.reset_parameters()
+        for i in range(self.n_layers - 1 if self.batchnorm else 0):
+            getattr(self, f"running_mean_{i}").zero_()
+            getattr(self, f"running_var_{i}").fill_(1.0)
+
+    def _shuffle(self, i: int) -> torch.Tensor | None:
+        return getattr(self, f"shuffle_{i}", None)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+            got = x.dtype if isinstance(x, torch.Tensor) else type(x).__name__
+            raise TypeError(f"StackedACDC expects a floating-point tensor, got {got}")
+        if x.ndim == 0 or x.shape[-1] != self.in_features:
+            raise ValueError(f"StackedACDC({self.in_features}, {self.out_features}) expects input of "
+                             f"shape (*, {self.in_features}), got {tuple(x.shape)}")
+        batch_shape = x.shape[:-1]
+        h = self._widen(x.reshape(-1, self.in_features))
+        if all(layer.fused and layer.impl == "fft" for layer in self.layers):
+            h = self._fused_forward(h)
+        else:
+            h = self._layerwise_forward(h)
+        return self._narrow(h).reshape(*batch_shape, self.out_features)
+
+    def _widen(self, x: torch.Tensor) -> torch.Tensor:
+        """(M, in_features) -> (M, padded_width)."""
+        if self.in_features < self.width:
+            if self.grow == "linear":
+                x = torch.cat([x, self.grow_linear(x)], -1)
+            else:
+                x = x.repeat(1, -(-self.width // self.in_features))[:, : self.width]
+        return F.pad(x, (0, self.padded_width - self.width)) if self.padded_width > self.width else x
+
+    def _narrow(self, y: torch.Tensor) -> torch.Tensor:
+        """(M, padded_width) -> (M, out_features)."""
+        y = y[:, : self.width]
+        if self.out_features == self.width:
+            return y
+        kept, extra = y[:, : self.out_features], y[:, self.out_features:]
+        if self.shrink == "linear":
+            return kept + self.shrink_linear(extra)
+        if self.shrink == "sum":
+            return y.reshape(y.shape[0], -1, self.out_features).sum(1)
+        return kept
+
+    def _layerwise_forward(self, h: torch.Tensor) -> torch.Tensor:
+        for i, layer in enumerate(self.layers):
+            h = layer(h)
+            if i < self.n_layers - 1:
+                if self.batchnorm:
+                    h = self._batchnorm(h, i, None)
+                h = h[:, self._shuffle(i)]
+                h = F.relu(h) if self.relu else h
+            elif self.shuffle_last:
+                h = h[:, self._shuffle(i)]
+        return h
+
+    def _fused_forward(self, h: torch.Tensor) -> torch.Tensor:
+        """Every layer fused, in Makhoul order throughout; one gather between layers."""
+        makhoul, unmakhoul = self.layers[0]._makhoul, self.layers[0]._unmakhoul
+        v = permute(h, makhoul, unmakhoul)
+        for i, layer in enumerate(self.layers):
+            r = layer.makhoul_forward(v)
+            if i < self.n_layers - 1:
+                if self.batchnorm:
+                    r = self._batchnorm(r, i, makhoul)
+                step = unmakhoul[self._shuffle(i)[makhoul]]  # un-reorder, shuffle, reorder
+                v = permute(r, step, inverse(step))
+                v = F.relu(v) if self.relu else v  # ReLU commutes with the gather
+        if self.shuffle_last:
+            final = unmakhoul[self._shuffle(self.n_layers - 1)]
+            return permute(r, final, inverse(final))
+        if self.block_size == self.padded_width:
+            return from_makhoul(r)
+        return permute(r, unmakhoul, makhoul)
+
+    def _batchnorm(self, h: torch.Tensor, i: int, order: torch.Tensor | None) -> torch.Tensor:
+        """BatchNorm(affine=False) after layer i on features in ``order`` (None: natural order);
+        its running statistics are kept in natural order either way."""
+        mean, var = getattr(self, f"running_mean_{i}"), getattr(self, f"running_var_{i}")
+        if order is None:
+            return F.batch_norm(h, mean, var, training=self.training, momentum=self.momentum,
+                                eps=self.eps)
+        mean_p, var_p = mean[order], var[order]
+        h = F.batch_norm(h, mean_p, var_p, training=self.training, momentum=self.momentum,
+                         eps=self.eps)
+        if self.training:
+            mean[order], var[order] = mean_p, var_p
+        return h
+
+    def effective_weight(self) -> torch.Tensor:
+        """The ``(out_features, in_features)`` matrix W with ``stack(x) == x @ W.T + effective_bias()``.
+
+        Defined only for a linear stack: no ReLU, and BatchNorm (if any) in eval mode.
+        """
+        self._check_linear()
+        eye = torch.eye(self.in_features, dtype=self.layers[0].a.dtype, device=self.layers[0].a.device)
+        return (self(eye) - self.effective_bias()).T
+
+    def effective_bias(self) -> torch.Tensor:
+        """The stack's output for a zero input, shape (out_features,)."""
+        self._check_linear()
+        layer = self.layers[0]
+        return self(torch.zeros(1, self.in_features, dtype=layer.a.dtype, device=layer.a.device))[0]
+
+    def _check_linear(self) -> None:
+        if self.relu:
+            raise ValueError("effective_weight() needs a linear stack, but this one has ReLU "
+                             "between layers")
+        if self.batchnorm and self.training:
+            raise ValueError("effective_weight() needs a linear stack: BatchNorm in training mode "
+                             "depends on the batch; call .eval() first")
+
+    def extra_repr(self) -> str:
+        parts = [f"in_features={self.in_features}", f"out_features={self.out_features}",
+                 f"n_layers={self.n_layers} (exactly)", f"shuffle={self.shuffle!r}"]
+        if self.shuffle_last:
+            parts.append("shuffle_last=True")
+        parts += [f"relu={self.relu}", f"batchnorm={self.batchnorm}", f"bias={self.bias_placement!r}"]
+        if self.in_features < self.width:
+            parts.append(f"grow={self.grow!r}")
+        if self.out_features < self.width:
+            parts.append(f"shrink={self.shrink!r}")
+        if self.block_size != self.width:
+            parts.append(f"block_size={self.block_size}, padded_width={self.padded_width}")
+        return ", ".join(parts)
