@@ -115,10 +115,28 @@ def makhoul_order(n: int) -> torch.Tensor:
 
 
 def from_makhoul(v: torch.Tensor) -> torch.Tensor:
-    """Undo :func:`makhoul_order` along the last dimension (by interleaving, at copy speed)."""
-    n = v.shape[-1]
-    h = n // 2
-    return _interleave(v[..., : n - h], v[..., n - h:].flip(-1))
+    """Undo :func:`makhoul_order` along the last dimension. Differentiable, saving nothing."""
+    return _FromMakhoul.apply(v)
+
+
+class _FromMakhoul(torch.autograd.Function):
+    """Forward by interleaving (at copy speed); backward by gathering into Makhoul order."""
+
+    @staticmethod
+    def forward(ctx, v):
+        n = v.shape[-1]
+        h = n // 2
+        return _interleave(v[..., : n - h], v[..., n - h:].flip(-1))
+
+    @staticmethod
+    def backward(ctx, grad):
+        index = _cached_makhoul_order(grad.shape[-1], grad.device)
+        return torch.gather(grad, -1, index.expand(*grad.shape[:-1], index.numel()))
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_makhoul_order(n: int, device: torch.device) -> torch.Tensor:
+    return makhoul_order(n).to(device)
 
 
 def _interleave(evens: torch.Tensor, odds: torch.Tensor) -> torch.Tensor:
