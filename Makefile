@@ -34,6 +34,7 @@ test: $(STAMP)
 
 bench: $(BENCH_STAMP)
 	$(PY) benchmarks/dct_speed.py
+	$(PY) benchmarks/acdc_speed.py
 
 # Re-execute every notebook in place: CPU, default parameters, no timing metadata.
 refresh: $(STAMP)

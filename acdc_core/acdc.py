@@ -4,7 +4,7 @@ A and D are diagonal, C is the orthonormal DCT-II and C⁻¹ its inverse. In Mak
 the features (see :func:`acdc_core.dct.makhoul_order`) the whole middle ``C⁻¹ D C`` is one real
 FFT, one elementwise step per frequency and one inverse real FFT: the orthonormal scalings cancel
 and the DCT's twiddles fold into the step. :class:`_Core` runs that as one autograd function whose
-backward is the same kind of pass, saving two features-wide tensors.
+backward is the same kind of pass, saving one features-wide tensor.
 """
 from __future__ import annotations
 
@@ -51,12 +51,18 @@ def _rotate(spectrum: torch.Tensor, n: int) -> torch.Tensor:
     return spectrum * twiddle
 
 
-def _scale_and_unrotate(rotated: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
+def _scale_pairs(d: torch.Tensor) -> torch.Tensor:
+    """(..., n//2+1, 2): per bin k, the entries ``d[k]`` and ``d[n-k]`` that scale its real and
+    imaginary parts (the DCT coefficients k and n-k)."""
+    n = d.shape[-1]
+    _, _, mirror, _ = _frequency_constants(n, d.dtype, d.device)
+    return torch.stack([d[..., : n // 2 + 1], d[..., mirror]], -1)
+
+
+def _scale_and_unrotate(rotated: torch.Tensor, pairs: torch.Tensor, n: int) -> torch.Tensor:
     """``conj(W) ⊙ (d[k] Re + i d[n-k] Im)`` of a rotated spectrum: the spectrum of
     ``C⁻¹ diag(d) C`` applied to the rows (the orthonormal scales cancel into irfft's 1/n)."""
-    n = d.shape[-1]
-    _, unrotate, mirror, _ = _frequency_constants(n, d.dtype, d.device)
-    pairs = torch.stack([d[..., : n // 2 + 1], d[..., mirror]], -1)
+    _, unrotate, _, _ = _frequency_constants(n, pairs.dtype, pairs.device)
     scaled = torch.view_as_complex(torch.view_as_real(rotated) * pairs)
     return scaled.mul_(unrotate)
 
@@ -77,32 +83,37 @@ class _Core(torch.autograd.Function):
 
     v: (M, G, n) or (M, n); a, b: (G, n) or (n,) in Makhoul order; d: same shape, in
     DCT-coefficient order.
-    Saves v and the rotated spectrum; the backward is the same pass on the gradient (the middle
-    ``C⁻¹ D C`` is symmetric), plus the diagonal's gradient from the two spectra.
+    Saves one features-wide tensor, v; the backward is the same pass on the gradient (the middle
+    ``C⁻¹ D C`` is symmetric), plus the diagonal's gradient from the gradient's spectrum and the
+    forward's, recomputed from v.
     """
 
     @staticmethod
     def forward(ctx, v, a, d, bias):
         n = v.shape[-1]
+        pairs = _scale_pairs(d)
         rotated = _rotate(torch.fft.rfft(v * a), n)
-        r = torch.fft.irfft(_scale_and_unrotate(rotated, d), n=n)
+        r = torch.fft.irfft(_scale_and_unrotate(rotated, pairs, n), n=n)
         if bias is not None:
             r.add_(bias)
-        ctx.save_for_backward(v, rotated, a, d)
+        ctx.save_for_backward(v, a, pairs)
         ctx.has_bias = bias is not None
         return r
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad):
-        v, rotated, a, d = ctx.saved_tensors
+        v, a, pairs = ctx.saved_tensors
         n = v.shape[-1]
         rotated_grad = _rotate(torch.fft.rfft(grad), n)
-        w = torch.fft.irfft(_scale_and_unrotate(rotated_grad, d), n=n)
+        w = torch.fft.irfft(_scale_and_unrotate(rotated_grad, pairs, n), n=n)
         need_v, need_a, need_d, need_bias = ctx.needs_input_grad
+        grad_d = None
+        if need_d:  # the forward's spectrum is recomputed rather than kept: half the memory
+            grad_d = _diagonal_grad(rotated_grad, _rotate(torch.fft.rfft(v * a), n), n)
         return (w * a if need_v else None,
                 (w * v).sum(0) if need_a else None,
-                _diagonal_grad(rotated_grad, rotated, n) if need_d else None,
+                grad_d,
                 grad.sum(0) if ctx.has_bias and need_bias else None)
 
 

@@ -1,18 +1,22 @@
-"""Timing harness: interleaved rounds, medians, CUDA synchronisation, and the DCT speed study.
+"""Timing and memory harness: interleaved rounds, medians, CUDA synchronisation, peak memory.
 
 Machines here are shared and noisy, so candidates are timed in alternating rounds and compared as
 ratios from one run; never as absolute thresholds in tests.
+
+``python -m acdc_core.bench memory MODEL N BATCH [DEVICE]`` prints the peak memory (MiB) that one
+forward+backward of MODEL adds, measured in that fresh process (see :func:`peak_memory`).
 """
 from __future__ import annotations
 
+import ctypes
 import math
 import statistics
+import subprocess
+import sys
 import time
 from typing import Callable
 
 import torch
-
-from .dct import dct, dct_matrix, idct
 
 
 def _synchronizer(device) -> Callable[[], None]:
@@ -52,69 +56,117 @@ def measure(fns: dict[str, Callable[[], object]], device="cpu", rounds: int = 15
     return {name: statistics.median(s) for name, s in samples.items()}
 
 
-def _forward_backward(fn, x, grad):
-    def run():
-        x.grad = None
-        fn(x).backward(grad)
-    return run
+def retain_freed_memory() -> bool:
+    """Ask glibc's malloc to keep freed memory for reuse instead of returning it to the system.
 
-
-def dct_candidates(n: int, batch: int = 128, device="cpu", dtype=torch.float32,
-                   dense: bool = True, backward: bool = True) -> dict[str, Callable]:
-    """The implementations compared in the DCT speed study, for a (batch, n) input.
-
-    Ours (dct, idct, orthonormal type 2/3, and forward+backward), scipy.fft on CPU (with as many
-    workers as torch has threads), torch-dct 0.1.6 when installed (the log's DCT), a dense
-    multiply by the DCT matrix and an nn.Linear(n, n) (when ``dense``).
+    Every fresh page costs a fault, and on virtual machines like ours a forward+backward at
+    N = 4096 took about 2000 of them (a third of its time) with the default settings. This is a
+    process-wide setting (like ``MALLOC_TRIM_THRESHOLD_``) that benefits every candidate alike;
+    benchmarks print whether it is on. Returns False where it is not available.
     """
-    gen = torch.Generator().manual_seed(0)
-    x = torch.randn(batch, n, generator=gen, dtype=dtype).to(device)
-    fns = {
-        "dct": lambda: dct(x, norm="ortho"),
-        "idct": lambda: idct(x, norm="ortho"),
-    }
-    if backward:
-        xg = x.clone().requires_grad_()
-        grad = torch.randn(batch, n, generator=gen, dtype=dtype).to(device)
-        fns["dct fwd+bwd"] = _forward_backward(lambda t: dct(t, norm="ortho"), xg, grad)
-    if torch.device(device).type == "cpu":
-        try:
-            import scipy.fft
-        except ImportError:
-            pass
-        else:
-            xn, workers = x.numpy(), torch.get_num_threads()
-            fns["scipy dct"] = lambda: scipy.fft.dct(xn, norm="ortho", workers=workers)
-            fns["scipy idct"] = lambda: scipy.fft.idct(xn, norm="ortho", workers=workers)
     try:
-        import torch_dct
-    except ImportError:
-        pass
-    else:
-        fns["torch-dct dct"] = lambda: torch_dct.dct(x, norm="ortho")
-        fns["torch-dct idct"] = lambda: torch_dct.idct(x, norm="ortho")
-    if dense:
-        matrix = dct_matrix(n, dtype=dtype, device=device)
-        linear = torch.nn.Linear(n, n, device=device, dtype=dtype)
-        fns["dense x @ Cᵀ"] = lambda: x @ matrix.T
-        fns["nn.Linear"] = _no_grad(linear, x)
-    return fns
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return False
+    M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+    return bool(libc.mallopt(M_MMAP_THRESHOLD, 32 << 20) and libc.mallopt(M_TRIM_THRESHOLD, 1 << 30))
 
 
-def _no_grad(module, x):
-    def run():
-        with torch.no_grad():
-            return module(x)
-    return run
+def peak_memory(model: str, n: int, batch: int, device: str = "cpu") -> float:
+    """MiB that one forward+backward of ``model`` (see :data:`MODELS`) adds at its peak, measured
+    in a fresh Python process after a one-row warm-up pass (gradients cleared): on CPU the peak resident size (VmHWM, reset just before) over the
+    resident size before the pass; on CUDA the peak allocation over the allocation before."""
+    command = [sys.executable, "-m", "acdc_core.bench", "memory", model, str(n), str(batch), device]
+    result = subprocess.run(command, capture_output=True, text=True, check=True)
+    return float(result.stdout.strip().splitlines()[-1])
 
 
-def dct_speed(sizes, batch: int = 128, device="cpu", dtype=torch.float32, dense_max_n: int = 4096,
-              rounds: int = 15) -> list[dict]:
-    """Rows ``{"device", "n", "name", "ms"}``: median milliseconds per call for every candidate of
-    :func:`dct_candidates` at every size (dense candidates only up to ``dense_max_n``)."""
-    rows = []
+def print_table(rows: list[dict], sizes) -> dict:
+    """Print rows ``{"n", "name", "ms"}`` as one line per size; return ``{(n, name): ms}``."""
+    table = {(r["n"], r["name"]): r["ms"] for r in rows}
+    names = list(dict.fromkeys(r["name"] for r in rows))
+    width = max(12, *(len(name) for name in names))
+    print(f"{'N':>6} " + " ".join(f"{name:>{width}}" for name in names))
     for n in sizes:
-        fns = dct_candidates(n, batch, device, dtype, dense=n <= dense_max_n)
-        for name, ms in measure(fns, device, rounds).items():
-            rows.append({"device": str(device), "n": n, "name": name, "ms": ms})
-    return rows
+        cells = [f"{table[(n, name)]:{width}.3f}" if (n, name) in table else f"{'-':>{width}}"
+                 for name in names]
+        print(f"{n:>6} " + " ".join(cells))
+    return table
+
+
+def check_targets(table: dict, targets) -> None:
+    """Print each target ``(label, numerator, denominator, sizes, limit)``: the ratio of two
+    measured times (or other values) and whether it is within its limit."""
+    for label, num, den, sizes, limit in targets:
+        for n in sizes:
+            missing = [k for k in (num, den) if (n, k) not in table]
+            if missing:
+                print(f"  {label:40s} N={n:<6} skipped ({missing[0]} not measured)")
+                continue
+            ratio = table[(n, num)] / table[(n, den)]
+            verdict = "met" if ratio <= limit else "MISSED"
+            print(f"  {label:40s} N={n:<6} ratio {ratio:7.3f} (limit {limit:.3f}) {verdict}")
+
+
+def _build(model: str, n: int, device: str) -> torch.nn.Module:
+    from .analysis.baselines import PlainACDC, PlainStack
+    from .acdc import ACDC
+    from .stack import StackedACDC
+
+    builders = {
+        "linear": lambda: torch.nn.Linear(n, n, device=device),
+        "acdc": lambda: ACDC(n, device=device),
+        "plain_acdc": lambda: PlainACDC(n, device=device),
+        "stack12": lambda: StackedACDC(n, n, 12, shuffle="riffle", device=device),
+        "plain_stack12": lambda: PlainStack(n, 12, device=device),
+    }
+    if model not in builders:
+        raise SystemExit(f"unknown model {model!r}; choose from {', '.join(builders)}")
+    return builders[model]()
+
+
+MODELS = ("linear", "acdc", "plain_acdc", "stack12", "plain_stack12")
+
+
+def _reset_peak_resident() -> None:
+    """Restart the kernel's peak-resident-memory count (VmHWM) from the current size."""
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+
+
+def _resident(field: str) -> int:
+    """VmRSS or VmHWM of this process, in bytes."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(f"{field} not found in /proc/self/status")
+
+
+def _memory_probe(model: str, n: int, batch: int, device: str) -> float:
+    torch.manual_seed(0)
+    module = _build(model, n, device)
+    x = torch.randn(batch, n, device=device, requires_grad=True)
+    grad = torch.randn(batch, n, device=device)
+    module(x[:1]).backward(grad[:1])  # warm-up on one row: code and FFT set-up are not the model's
+    for t in [x, *module.parameters()]:
+        t.grad = None
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+        module(x).backward(grad)
+        torch.cuda.synchronize()
+        return (torch.cuda.max_memory_allocated() - base) / 2**20
+    _reset_peak_resident()
+    base = _resident("VmRSS")
+    module(x).backward(grad)
+    return (_resident("VmHWM") - base) / 2**20
+
+
+if __name__ == "__main__":
+    if len(sys.argv) >= 5 and sys.argv[1] == "memory":
+        device = sys.argv[5] if len(sys.argv) > 5 else "cpu"
+        print(f"{_memory_probe(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), device):.1f}")
+    else:
+        raise SystemExit(__doc__)

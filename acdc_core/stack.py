@@ -98,6 +98,7 @@ class StackedACDC(nn.Module):
             self.register_buffer(f"running_mean_{i}", torch.zeros(self.padded_width, **factory))
             self.register_buffer(f"running_var_{i}", torch.ones(self.padded_width, **factory))
         self.momentum, self.eps = 0.1, 1e-5
+        self._steps, self._steps_key = [], None
 
     def reset_parameters(self) -> None:
         """Re-draw every layer and adapter; reset the BatchNorm statistics (shuffles stay)."""
@@ -162,21 +163,34 @@ class StackedACDC(nn.Module):
     def _fused_forward(self, h: torch.Tensor) -> torch.Tensor:
         """Every layer fused, in Makhoul order throughout; one gather between layers."""
         makhoul, unmakhoul = self.layers[0]._makhoul, self.layers[0]._unmakhoul
+        steps = self._gather_steps()
         v = permute(h, makhoul, unmakhoul)
         for i, layer in enumerate(self.layers):
             r = layer.makhoul_forward(v)
             if i < self.n_layers - 1:
                 if self.batchnorm:
                     r = self._batchnorm(r, i, makhoul)
-                step = unmakhoul[self._shuffle(i)[makhoul]]  # un-reorder, shuffle, reorder
-                v = permute(r, step, inverse(step))
+                v = permute(r, *steps[i])
                 v = F.relu(v) if self.relu else v  # ReLU commutes with the gather
         if self.shuffle_last:
-            final = unmakhoul[self._shuffle(self.n_layers - 1)]
-            return permute(r, final, inverse(final))
+            return permute(r, *steps[-1])
         if self.block_size == self.padded_width:
             return from_makhoul(r)
         return permute(r, unmakhoul, makhoul)
+
+    def _gather_steps(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Per shuffle, the (index, inverse) of one gather from Makhoul order through the shuffle
+        back to Makhoul order (after the last layer: to natural order). Cached until a shuffle
+        buffer changes (loading a state dict, moving devices)."""
+        shuffles = [self._shuffle(i) for i in range(self.n_layers if self.shuffle_last else self.n_layers - 1)]
+        key = tuple((s.data_ptr(), s._version) for s in shuffles)
+        if self._steps_key != key:
+            makhoul, unmakhoul = self.layers[0]._makhoul, self.layers[0]._unmakhoul
+            steps = [unmakhoul[s[makhoul]] for s in shuffles[: self.n_layers - 1]]
+            if self.shuffle_last:
+                steps.append(unmakhoul[shuffles[-1]])
+            self._steps, self._steps_key = [(step, inverse(step)) for step in steps], key
+        return self._steps
 
     def _batchnorm(self, h: torch.Tensor, i: int, order: torch.Tensor | None) -> torch.Tensor:
         """BatchNorm(affine=False) after layer i on features in ``order`` (None: natural order);

@@ -2,8 +2,8 @@
 
     python benchmarks/dct_speed.py [--sizes 256 1024 4096 16384] [--batch 128] [--device cpu]
 
-Prints a table of median milliseconds per call (batch 128, float32, orthonormal type 2 and 3),
-then the ratios behind the project's speed targets, each measured in this same run.
+Prints a table of median milliseconds per call (float32, orthonormal type 2 and 3), then the
+ratios behind the project's speed targets, each measured in this same run.
 """
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import argparse
 
 import torch
 
-from acdc_core.bench import dct_speed
+from acdc_core.analysis.speed import dct_speed
+from acdc_core.bench import check_targets, print_table, retain_freed_memory
 
 TARGETS = [
     # (label, numerator, denominator, sizes, limit): numerator / denominator must be <= limit
@@ -30,28 +31,18 @@ def main(argv=None) -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--rounds", type=int, default=21)
     parser.add_argument("--dense-max-n", type=int, default=4096)
+    parser.add_argument("--malloc", choices=["retain", "default"], default="retain",
+                        help="keep freed memory for reuse (see acdc_core.bench.retain_freed_memory)")
     args = parser.parse_args(argv)
-
+    retained = args.malloc == "retain" and retain_freed_memory()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}, "
-          f"batch {args.batch}, float32, medians of {args.rounds} interleaved rounds (ms per call)")
+          f"batch {args.batch}, float32, malloc keeps freed memory: {retained}; "
+          f"medians of {args.rounds} interleaved rounds (ms per call)")
     rows = dct_speed(args.sizes, args.batch, args.device, dense_max_n=args.dense_max_n,
                      rounds=args.rounds)
-    table = {(r["n"], r["name"]): r["ms"] for r in rows}
-    names = list(dict.fromkeys(r["name"] for r in rows))
-    print(f"{'N':>6} " + " ".join(f"{name:>15}" for name in names))
-    for n in args.sizes:
-        cells = [f"{table[(n, name)]:15.3f}" if (n, name) in table else f"{'-':>15}" for name in names]
-        print(f"{n:>6} " + " ".join(cells))
-
+    table = print_table(rows, args.sizes)
     print("\ntargets (ratio = numerator / denominator, measured above):")
-    for label, num, den, sizes, limit in TARGETS:
-        for n in sizes:
-            if (n, num) not in table or (n, den) not in table:
-                print(f"  {label:38s} N={n:<6} skipped ({den if (n, den) not in table else num} not measured)")
-                continue
-            ratio = table[(n, num)] / table[(n, den)]
-            verdict = "met" if ratio <= limit else "MISSED"
-            print(f"  {label:38s} N={n:<6} ratio {ratio:6.3f} (limit {limit:.3f}) {verdict}")
+    check_targets(table, TARGETS)
 
 
 if __name__ == "__main__":

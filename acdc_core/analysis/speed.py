@@ -1,0 +1,133 @@
+"""The speed study: candidates for the DCT and for ACDC layers, timed by the bench harness.
+
+Each ``*_candidates`` function returns ``{name: zero-argument callable}`` over one fixed input;
+each ``*_speed`` function times them over a range of sizes and returns flat rows.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+
+from ..acdc import ACDC
+from ..bench import measure
+from ..dct import dct, dct_matrix, idct
+from ..stack import StackedACDC
+from .baselines import PlainACDC, PlainStack
+
+
+def _forward_backward(fn, x, grad):
+    """One forward and backward pass of ``fn`` (a function or a module) from fresh gradients."""
+    params = list(fn.parameters()) if isinstance(fn, torch.nn.Module) else []
+
+    def run():
+        for t in [x, *params]:
+            t.grad = None
+        fn(x).backward(grad)
+    return run
+
+
+def dct_candidates(n: int, batch: int = 128, device="cpu", dtype=torch.float32,
+                   dense: bool = True, backward: bool = True) -> dict[str, Callable]:
+    """The implementations compared in the DCT speed study, for a (batch, n) input.
+
+    Ours (dct, idct, orthonormal type 2/3, and forward+backward), scipy.fft on CPU (with as many
+    workers as torch has threads), torch-dct 0.1.6 when installed (the log's DCT), a dense
+    multiply by the DCT matrix and an nn.Linear(n, n) (when ``dense``).
+    """
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(batch, n, generator=gen, dtype=dtype).to(device)
+    fns = {
+        "dct": lambda: dct(x, norm="ortho"),
+        "idct": lambda: idct(x, norm="ortho"),
+    }
+    if backward:
+        xg = x.clone().requires_grad_()
+        grad = torch.randn(batch, n, generator=gen, dtype=dtype).to(device)
+        fns["dct fwd+bwd"] = _forward_backward(lambda t: dct(t, norm="ortho"), xg, grad)
+    if torch.device(device).type == "cpu":
+        try:
+            import scipy.fft
+        except ImportError:
+            pass
+        else:
+            xn, workers = x.numpy(), torch.get_num_threads()
+            fns["scipy dct"] = lambda: scipy.fft.dct(xn, norm="ortho", workers=workers)
+            fns["scipy idct"] = lambda: scipy.fft.idct(xn, norm="ortho", workers=workers)
+    try:
+        import torch_dct
+    except ImportError:
+        pass
+    else:
+        fns["torch-dct dct"] = lambda: torch_dct.dct(x, norm="ortho")
+        fns["torch-dct idct"] = lambda: torch_dct.idct(x, norm="ortho")
+    if dense:
+        matrix = dct_matrix(n, dtype=dtype, device=device)
+        linear = torch.nn.Linear(n, n, device=device, dtype=dtype)
+        fns["dense x @ Cᵀ"] = lambda: x @ matrix.T
+        fns["nn.Linear"] = _no_grad(linear, x)
+    return fns
+
+
+def _no_grad(module, x):
+    def run():
+        with torch.no_grad():
+            return module(x)
+    return run
+
+
+def dct_speed(sizes, batch: int = 128, device="cpu", dtype=torch.float32, dense_max_n: int = 4096,
+              rounds: int = 15) -> list[dict]:
+    """Rows ``{"device", "n", "name", "ms"}``: median milliseconds per call for every candidate of
+    :func:`dct_candidates` at every size (dense candidates only up to ``dense_max_n``)."""
+    rows = []
+    for n in sizes:
+        fns = dct_candidates(n, batch, device, dtype, dense=n <= dense_max_n)
+        for name, ms in measure(fns, device, rounds).items():
+            rows.append({"device": str(device), "n": n, "name": name, "ms": ms})
+    return rows
+
+
+def acdc_candidates(n: int, batch: int = 128, device="cpu", dtype=torch.float32,
+                    dense: bool = True, n_layers: int = 12) -> dict[str, Callable]:
+    """One ACDC layer, a ``n_layers`` riffle stack (linear), their plain-autograd baselines and
+    nn.Linear(n, n), each forward (no graph) and forward+backward, on a (batch, n) input."""
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(batch, n, generator=gen, dtype=dtype).to(device).requires_grad_()
+    grad = torch.randn(batch, n, generator=gen, dtype=dtype).to(device)
+    modules = {
+        "ACDC": ACDC(n, device=device, dtype=dtype),
+        "plain ACDC": PlainACDC(n, device=device, dtype=dtype),
+        f"{n_layers}-layer stack": StackedACDC(n, n, n_layers, device=device, dtype=dtype),
+        f"plain {n_layers}-layer stack": PlainStack(n, n_layers, device=device, dtype=dtype),
+    }
+    if dense:
+        modules["nn.Linear"] = torch.nn.Linear(n, n, device=device, dtype=dtype)
+    fns = {}
+    for name, module in modules.items():
+        fns[f"{name} fwd"] = _no_grad(module, x)
+        fns[f"{name} fwd+bwd"] = _forward_backward(module, x, grad)
+    return fns
+
+
+def acdc_speed(sizes, batch: int = 128, device="cpu", dtype=torch.float32, dense_max_n: int = 4096,
+               rounds: int = 9, n_layers: int = 12) -> list[dict]:
+    """Rows ``{"device", "n", "name", "ms"}`` for every candidate of :func:`acdc_candidates`."""
+    rows = []
+    for n in sizes:
+        fns = acdc_candidates(n, batch, device, dtype, dense=n <= dense_max_n, n_layers=n_layers)
+        for name, ms in measure(fns, device, rounds).items():
+            rows.append({"device": str(device), "n": n, "name": name, "ms": ms})
+    return rows
+
+
+def crossover(rows: list[dict], ours: str, theirs: str, device: str = "cpu") -> int | None:
+    """The smallest measured N from which ``ours`` is faster than ``theirs`` at every larger
+    measured N too (None if it never is): where a structured layer overtakes the dense one."""
+    ms = {(r["n"], r["name"]): r["ms"] for r in rows if r["device"] == str(device)}
+    sizes = sorted({n for n, name in ms if name == ours and (n, theirs) in ms})
+    faster = [ms[(n, ours)] < ms[(n, theirs)] for n in sizes]
+    for i, n in enumerate(sizes):
+        if all(faster[i:]):
+            return n
+    return None
