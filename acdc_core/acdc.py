@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.autograd.function import once_differentiable
 
+from .checks import check_choice, check_features, check_positive_int
 from .dct import dct, from_makhoul, idct, makhoul_order
 from .shuffle import inverse, permute, riffle
 
@@ -24,12 +25,6 @@ PARAMETERISATIONS = ("original", "riffle")
 INITS = ("normal", "identity", "uniform")
 IMPLS = ("fft", "dense")
 _COMPLEX = {torch.float32: torch.complex64, torch.float64: torch.complex128}
-
-
-def check_choice(name: str, value, choices) -> None:
-    """Refuse an unknown option value, naming the option and the allowed values."""
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
 
 
 @functools.lru_cache(maxsize=64)
@@ -161,8 +156,7 @@ class ACDC(nn.Module):
                  diagonal_bias: bool = False, block_size: int | None = None, impl: str = "fft",
                  device=None, dtype=None):
         super().__init__()
-        if isinstance(features, bool) or not isinstance(features, int) or features < 1:
-            raise ValueError(f"features must be a positive int, got {features!r}")
+        check_positive_int("features", features)
         check_choice("order", order, ORDERS)
         check_choice("parameterisation", parameterisation, PARAMETERISATIONS)
         check_choice("init", init, INITS)
@@ -216,12 +210,7 @@ class ACDC(nn.Module):
         return self._fft_forward(x)
 
     def _check_input(self, x) -> None:
-        if not isinstance(x, torch.Tensor) or not x.is_floating_point():
-            got = x.dtype if isinstance(x, torch.Tensor) else type(x).__name__
-            raise TypeError(f"ACDC expects a floating-point tensor, got {got}")
-        if x.ndim == 0 or x.shape[-1] != self.features:
-            raise ValueError(f"ACDC({self.features}) expects input of shape (*, {self.features}), "
-                             f"got {tuple(x.shape)}")
+        check_features(f"ACDC({self.features})", x, self.features)
         if x.dtype != self.a.dtype:
             raise TypeError(f"input dtype {x.dtype} does not match the layer's parameters "
                             f"({self.a.dtype}); convert one of them with .to()")

@@ -8,6 +8,7 @@ forward+backward of MODEL adds, measured in that fresh process (see :func:`peak_
 """
 from __future__ import annotations
 
+import argparse
 import ctypes
 import math
 import statistics
@@ -79,6 +80,27 @@ def peak_memory(model: str, n: int, batch: int, device: str = "cpu") -> float:
     command = [sys.executable, "-m", "acdc_core.bench", "memory", model, str(n), str(batch), device]
     result = subprocess.run(command, capture_output=True, text=True, check=True)
     return float(result.stdout.strip().splitlines()[-1])
+
+
+def benchmark_parser(description: str, sizes, rounds: int, dense_max_n: int) -> argparse.ArgumentParser:
+    """The options every benchmark script shares."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--sizes", type=int, nargs="+", default=list(sizes))
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--rounds", type=int, default=rounds)
+    parser.add_argument("--dense-max-n", type=int, default=dense_max_n)
+    parser.add_argument("--malloc", choices=["retain", "default"], default="retain",
+                        help="keep freed memory for reuse (see retain_freed_memory)")
+    return parser
+
+
+def start_benchmark(args) -> None:
+    """Apply the malloc choice and print what the numbers below were measured under."""
+    retained = args.malloc == "retain" and retain_freed_memory()
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}, "
+          f"batch {args.batch}, float32, malloc keeps freed memory: {retained}; "
+          f"medians of {args.rounds} interleaved rounds (ms per call)")
 
 
 def print_table(rows: list[dict], sizes) -> dict:

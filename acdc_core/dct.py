@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import torch
 
+from .checks import check_positive_int
+
 __all__ = ["dct", "idct", "dctn", "idctn", "dct_matrix", "makhoul_order", "from_makhoul", "Plan"]
 
 _TYPES = (1, 2, 3, 4)
@@ -270,8 +272,7 @@ def _resize(x: torch.Tensor, dim: int, n) -> torch.Tensor:
     """Truncate or zero-pad x along dim to length n, as scipy does."""
     if n is None:
         return x
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be a positive int, got {n!r}")
+    check_positive_int("n", n)
     size = x.shape[dim]
     if n == size:
         return x
@@ -414,8 +415,7 @@ def dct_matrix(n: int, type: int = 2, norm: str | None = "ortho", dtype: torch.d
     Built in float64 and cast to ``dtype`` (default: torch's default dtype) on ``device``; equal to
     ``scipy.fft.dct(numpy.eye(n), type, axis=0, norm=norm)``.
     """
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be a positive int, got {n!r}")
+    check_positive_int("n", n)
     eye = torch.eye(n, dtype=torch.float64)
     m = dct(eye, type=type, dim=0, norm=norm)
     return m.to(dtype=dtype or torch.get_default_dtype(), device=device)

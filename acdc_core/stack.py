@@ -12,7 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .acdc import ACDC, check_choice
+from .acdc import ACDC
+from .checks import check_choice, check_features, check_positive_int
 from .dct import from_makhoul
 from .shuffle import SHUFFLES, inverse, permute, shuffle_index
 
@@ -61,8 +62,7 @@ class StackedACDC(nn.Module):
         super().__init__()
         for name, value in (("in_features", in_features), ("out_features", out_features),
                             ("n_layers", n_layers)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int, got {value!r}")
+            check_positive_int(name, value)
         check_choice("shuffle", shuffle, SHUFFLES)
         check_choice("bias", bias, BIAS)
         check_choice("grow", grow, GROW)
@@ -113,12 +113,7 @@ class StackedACDC(nn.Module):
         return getattr(self, f"shuffle_{i}", None)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not isinstance(x, torch.Tensor) or not x.is_floating_point():
-            got = x.dtype if isinstance(x, torch.Tensor) else type(x).__name__
-            raise TypeError(f"StackedACDC expects a floating-point tensor, got {got}")
-        if x.ndim == 0 or x.shape[-1] != self.in_features:
-            raise ValueError(f"StackedACDC({self.in_features}, {self.out_features}) expects input of "
-                             f"shape (*, {self.in_features}), got {tuple(x.shape)}")
+        check_features(f"StackedACDC({self.in_features}, {self.out_features})", x, self.in_features)
         batch_shape = x.shape[:-1]
         h = self._widen(x.reshape(-1, self.in_features))
         if all(layer.fused and layer.impl == "fft" for layer in self.layers):

@@ -8,12 +8,9 @@ measures the peak memory of one forward+backward of each model in a fresh proces
 """
 from __future__ import annotations
 
-import argparse
-
-import torch
-
 from acdc_core.analysis.speed import acdc_speed
-from acdc_core.bench import MODELS, check_targets, peak_memory, print_table, retain_freed_memory
+from acdc_core.bench import (MODELS, benchmark_parser, check_targets, peak_memory, print_table,
+                             start_benchmark)
 
 TARGETS = [
     # (label, numerator, denominator, sizes, limit): numerator / denominator must be <= limit
@@ -34,20 +31,11 @@ MEMORY_NAMES = {"linear": "nn.Linear MiB", "acdc": "ACDC MiB", "plain_acdc": "pl
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1024, 4096, 16384])
-    parser.add_argument("--batch", type=int, default=128)
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--rounds", type=int, default=9)
-    parser.add_argument("--dense-max-n", type=int, default=16384)
+    parser = benchmark_parser(__doc__.splitlines()[0], [1024, 4096, 16384], rounds=9,
+                              dense_max_n=16384)
     parser.add_argument("--memory-n", type=int, default=4096, help="N of the memory probes")
-    parser.add_argument("--malloc", choices=["retain", "default"], default="retain",
-                        help="keep freed memory for reuse (see acdc_core.bench.retain_freed_memory)")
     args = parser.parse_args(argv)
-    retained = args.malloc == "retain" and retain_freed_memory()
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}, "
-          f"batch {args.batch}, float32, malloc keeps freed memory: {retained}; "
-          f"medians of {args.rounds} interleaved rounds (ms per call)")
+    start_benchmark(args)
     rows = acdc_speed(args.sizes, args.batch, args.device, dense_max_n=args.dense_max_n,
                       rounds=args.rounds)
     memory = {MEMORY_NAMES[m]: peak_memory(m, args.memory_n, args.batch, args.device) for m in MODELS}

@@ -7,12 +7,8 @@ ratios behind the project's speed targets, each measured in this same run.
 """
 from __future__ import annotations
 
-import argparse
-
-import torch
-
 from acdc_core.analysis.speed import dct_speed
-from acdc_core.bench import check_targets, print_table, retain_freed_memory
+from acdc_core.bench import benchmark_parser, check_targets, print_table, start_benchmark
 
 TARGETS = [
     # (label, numerator, denominator, sizes, limit): numerator / denominator must be <= limit
@@ -25,19 +21,10 @@ TARGETS = [
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[256, 1024, 4096, 16384])
-    parser.add_argument("--batch", type=int, default=128)
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--rounds", type=int, default=21)
-    parser.add_argument("--dense-max-n", type=int, default=4096)
-    parser.add_argument("--malloc", choices=["retain", "default"], default="retain",
-                        help="keep freed memory for reuse (see acdc_core.bench.retain_freed_memory)")
+    parser = benchmark_parser(__doc__.splitlines()[0], [256, 1024, 4096, 16384], rounds=21,
+                              dense_max_n=4096)
     args = parser.parse_args(argv)
-    retained = args.malloc == "retain" and retain_freed_memory()
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}, "
-          f"batch {args.batch}, float32, malloc keeps freed memory: {retained}; "
-          f"medians of {args.rounds} interleaved rounds (ms per call)")
+    start_benchmark(args)
     rows = dct_speed(args.sizes, args.batch, args.device, dense_max_n=args.dense_max_n,
                      rounds=args.rounds)
     table = print_table(rows, args.sizes)
