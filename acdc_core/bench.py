@@ -75,8 +75,9 @@ def retain_freed_memory() -> bool:
 
 def peak_memory(model: str, n: int, batch: int, device: str = "cpu") -> float:
     """MiB that one forward+backward of ``model`` (see :data:`MODELS`) adds at its peak, measured
-    in a fresh Python process after a one-row warm-up pass (gradients cleared): on CPU the peak resident size (VmHWM, reset just before) over the
-    resident size before the pass; on CUDA the peak allocation over the allocation before."""
+    in a fresh Python process after a one-row warm-up pass (gradients cleared): on CPU the peak
+    resident size (VmHWM, reset just before) over the resident size before the pass; on CUDA the
+    peak allocation over the allocation before."""
     command = [sys.executable, "-m", "acdc_core.bench", "memory", model, str(n), str(batch), device]
     result = subprocess.run(command, capture_output=True, text=True, check=True)
     return float(result.stdout.strip().splitlines()[-1])

@@ -177,7 +177,8 @@ class StackedACDC(nn.Module):
         """Per shuffle, the (index, inverse) of one gather from Makhoul order through the shuffle
         back to Makhoul order (after the last layer: to natural order). Cached until a shuffle
         buffer changes (loading a state dict, moving devices)."""
-        shuffles = [self._shuffle(i) for i in range(self.n_layers if self.shuffle_last else self.n_layers - 1)]
+        count = self.n_layers if self.shuffle_last else self.n_layers - 1
+        shuffles = [self._shuffle(i) for i in range(count)]
         key = tuple((s.data_ptr(), s._version) for s in shuffles)
         if self._steps_key != key:
             makhoul, unmakhoul = self.layers[0]._makhoul, self.layers[0]._unmakhoul
