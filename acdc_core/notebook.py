@@ -1,10 +1,13 @@
-"""Helpers for the notebooks: the explicit headless flag, figure files and plain-text tables.
+"""Helpers for the notebooks: the explicit headless flag, sliders that fall back to one static
+figure, figure files, headline metrics, quiet progress bars and plain-text tables.
 
-The runner sets ``ACDC_HEADLESS=1`` (so do ``make test`` and ``make refresh``) and
-``ACDC_OUTPUT_DIR`` (where figures go). Nothing here guesses at the frontend.
+The runner sets ``ACDC_HEADLESS=1`` (so do ``make test`` and ``make refresh``), ``ACDC_OUTPUT_DIR``
+(where figures go), ``ACDC_NOTEBOOK`` (the notebook's name, prefixed to its files) and
+``ACDC_METRICS_FILE``. Nothing here guesses at the frontend.
 """
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -17,17 +20,67 @@ def output_dir() -> Path | None:
     return Path(path) if path else None
 
 
+def _write_atomically(target: Path, write) -> None:
+    partial = target.with_name(f".{target.name}.partial")
+    write(partial)
+    os.replace(partial, target)
+
+
 def save_figure(fig, name: str) -> Path | None:
-    """Write ``fig`` as ``NAME.png`` into the output folder (atomically); None when there is none."""
+    """Write ``fig`` as ``NOTEBOOK.NAME.png`` into the output folder (atomically); None when the
+    notebook runs by hand."""
     folder = output_dir()
     if folder is None:
         return None
     folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{name}.png"
-    partial = folder / f".{name}.png.partial"
-    fig.savefig(partial, format="png", dpi=100, bbox_inches="tight")
-    os.replace(partial, target)
+    prefix = os.environ.get("ACDC_NOTEBOOK", "figure")
+    target = folder / f"{prefix}.{name}.png"
+    _write_atomically(target, lambda path: fig.savefig(path, format="png", dpi=100,
+                                                       bbox_inches="tight"))
     return target
+
+
+def record_metric(name: str, value) -> None:
+    """Add one headline number to the notebook's metrics (a flat JSON object the runner keeps as
+    ``NOTEBOOK.metrics.json``). Values must be numbers, strings or booleans."""
+    if not isinstance(value, (int, float, str, bool)):
+        raise TypeError(f"metric {name!r} must be a number, string or boolean, got {type(value).__name__}")
+    path = os.environ.get("ACDC_METRICS_FILE")
+    if not path:
+        return
+    target = Path(path)
+    metrics = json.loads(target.read_text()) if target.exists() else {}
+    metrics[name] = value
+    _write_atomically(target, lambda p: p.write_text(json.dumps(metrics, indent=1, sort_keys=True)))
+
+
+def progress(iterable, **kwargs):
+    """A tqdm.auto progress bar, switched off when headless (TQDM_DISABLE does not reach
+    tqdm.notebook, so this is passed explicitly)."""
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, disable=HEADLESS, **kwargs)
+
+
+def interactive(plot, **sliders):
+    """Show ``plot(**values)`` under sliders in JupyterLab; when headless, call it once with each
+    slider's default. A slider is ``(default, choices)`` for a dropdown, or
+    ``(default, low, high, step)`` for a numeric slider."""
+    defaults = {name: spec[0] for name, spec in sliders.items()}
+    if HEADLESS:
+        return plot(**defaults)
+    import ipywidgets as widgets
+
+    controls = {}
+    for name, spec in sliders.items():
+        if len(spec) == 2:
+            controls[name] = widgets.Dropdown(options=list(spec[1]), value=spec[0], description=name)
+        else:
+            default, low, high, step = spec
+            kind = widgets.IntSlider if all(isinstance(v, int) for v in spec) else widgets.FloatSlider
+            controls[name] = kind(value=default, min=low, max=high, step=step, description=name,
+                                  continuous_update=False)
+    return widgets.interact(plot, **controls)
 
 
 def table(rows: list[dict], columns: list[str] | None = None, formats: dict | None = None) -> str:

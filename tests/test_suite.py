@@ -1,0 +1,178 @@
+"""The notebook suite: checks before running, outputs, failures, the index, and the helpers."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from acdc_core import notebook, suite
+
+PARAMETERS = """steps: int = 3  # how many points to plot
+scale: float = 1.0  # vertical scale
+label: str = "line"  # legend label
+fail: bool = False  # raise on purpose
+values: list = [1, 2]  # extra values"""
+BODY = """import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+from acdc_core.notebook import record_metric, save_figure
+fig, ax = plt.subplots(figsize=(3, 2))
+ax.plot([scale * i for i in range(steps)], label=label)
+save_figure(fig, "line")
+record_metric("steps", steps)
+record_metric("total", scale * sum(range(steps)) + sum(values))
+if fail:
+    raise RuntimeError("failing on purpose")"""
+
+
+def write_notebook(folder: Path, name: str) -> Path:
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell(PARAMETERS)
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells = [cell, nbformat.v4.new_code_cell(BODY)]
+    nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    path = folder / f"{name}.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.fixture
+def folder(tmp_path):
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    write_notebook(notebooks, "alpha")
+    write_notebook(notebooks, "beta")
+    (notebooks / "params.yaml").write_text("quick: {}\nfull:\n  alpha:\n    steps: 5\n")
+    return notebooks
+
+
+def test_list_shows_parameters_with_types_defaults_and_comments(folder):
+    text = suite.list_notebooks(folder)
+    assert "alpha" in text and "beta" in text
+    assert "steps: int = 3  # how many points to plot" in text
+    assert "profiles (notebooks/params.yaml): quick, full" in text
+
+
+def test_plan_applies_profile_then_overrides_with_types(folder):
+    work = suite.plan([], "full", ["scale=2.5", "fail=no", "values=[3, 4]"], folder)
+    assert work["alpha"][1] == {"steps": 5, "scale": 2.5, "fail": False, "values": [3, 4]}
+    assert work["beta"][1] == {"scale": 2.5, "fail": False, "values": [3, 4]}
+
+
+@pytest.mark.parametrize("names, profile, overrides, words", [
+    (["gamma"], "quick", [], "unknown notebook(s): gamma; valid names: alpha, beta"),
+    ([], "slow", [], "unknown profile 'slow'; valid profiles: quick, full"),
+    ([], "quick", ["speed=1"], "no selected notebook has a parameter 'speed'; valid parameters: fail, label"),
+    ([], "quick", ["steps=many"], "steps='many' does not parse as int (default: 3)"),
+    ([], "quick", ["fail=perhaps"], "does not parse as bool"),
+    ([], "quick", ["values=(1, 2)"], "does not parse as list"),
+    ([], "quick", ["steps"], "-p expects NAME=VALUE"),
+])
+def test_bad_requests_are_refused_before_running(folder, names, profile, overrides, words):
+    with pytest.raises(suite.Refused) as refusal:
+        suite.plan(names, profile, overrides, folder)
+    assert words in str(refusal.value)
+
+
+def test_profile_naming_an_unknown_parameter_is_refused(folder):
+    (folder / "params.yaml").write_text("full:\n  alpha:\n    stepz: 5\n")
+    with pytest.raises(suite.Refused, match="has no parameter 'stepz'; its parameters: steps"):
+        suite.plan([], "full", [], folder)
+
+
+def test_every_profile_of_the_project_is_valid():
+    for profile in suite.profiles():
+        work = suite.plan([], profile)
+        assert set(work) == set(suite.available())
+
+
+def run_suite(folder, out, *arguments):
+    return subprocess.run([sys.executable, "-m", "acdc_core.suite", "--notebooks", str(folder), "run",
+                           "--out", str(out), *arguments], capture_output=True, text=True)
+
+
+def test_run_writes_outputs_and_a_failure_does_not_stop_the_others(folder, tmp_path):
+    out = tmp_path / "out"
+    result = run_suite(folder, out, "-p", "fail=True", "alpha")
+    assert result.returncode == 1 and "failed: alpha" in result.stderr
+    assert not (out / "alpha.metrics.json").exists()  # a failed run leaves no metrics that look complete
+    failed = nbformat.read(out / "alpha.ipynb", as_version=4)
+    assert any(o.get("output_type") == "error" for c in failed.cells for o in c.get("outputs", []))
+    result = run_suite(folder, out, "--profile", "full", "-p", "scale=2")
+    assert result.returncode == 0, result.stderr
+    assert "[1/2] alpha: ok" in result.stdout and "[2/2] beta: ok" in result.stdout
+    assert json.loads((out / "alpha.metrics.json").read_text()) == {"steps": 5, "total": 23.0}
+    for name in ("alpha", "beta"):
+        for suffix in (".ipynb", ".html", ".metrics.json", ".line.png"):
+            assert (out / f"{name}{suffix}").stat().st_size > 0
+    assert not list(out.glob(".*partial*"))
+    index = (out / "index.html").read_text()
+    assert "alpha.line.png" in index and "beta.html" in index and "2 of 2 notebooks ran" in index
+
+
+def test_refused_run_exits_2_and_runs_nothing(folder, tmp_path):
+    result = run_suite(folder, tmp_path / "out", "gamma")
+    assert result.returncode == 2 and "valid names: alpha, beta" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+CHECK = """<script>
+window.addEventListener("load", () => {
+  const images = [...document.images];
+  const loaded = images.filter(i => i.complete && i.naturalWidth > 0).length;
+  document.body.setAttribute("data-images", loaded + "/" + images.length);
+});
+</script>"""
+
+
+def images_loaded(page: Path, browser: str) -> str:
+    checked = page.with_name("check-" + page.name)
+    checked.write_text(page.read_text().replace("</body>", CHECK + "</body>"))
+    dom = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                          "--disable-background-networking", "--disable-component-update",
+                          "--disable-sync", f"--user-data-dir={page.parent / 'profile'}",
+                          "--virtual-time-budget=5000", "--dump-dom", checked.as_uri()],
+                         capture_output=True, text=True, timeout=120).stdout
+    marker = 'data-images="'
+    return dom[dom.index(marker) + len(marker):].split('"')[0] if marker in dom else "no result"
+
+
+def test_every_figure_of_the_index_loads_in_chromium(folder, tmp_path):
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("Chromium is not installed (make test installs Debian's chromium where it can)")
+    out = tmp_path / "out"
+    assert run_suite(folder, out).returncode == 0
+    assert images_loaded(out / "index.html", browser) == "2/2"
+    broken = out / "broken.html"
+    broken.write_text((out / "index.html").read_text().replace("beta.line.png", "missing.png"))
+    assert images_loaded(broken, browser) == "1/2"  # the check can fail
+
+
+def test_helpers_write_metrics_and_figures_atomically(tmp_path, monkeypatch):
+    monkeypatch.setenv("ACDC_METRICS_FILE", str(tmp_path / "m.json"))
+    monkeypatch.setenv("ACDC_OUTPUT_DIR", str(tmp_path))
+    monkeypatch.setenv("ACDC_NOTEBOOK", "demo")
+    notebook.record_metric("a", 1)
+    notebook.record_metric("b", 0.5)
+    assert json.loads((tmp_path / "m.json").read_text()) == {"a": 1, "b": 0.5}
+    with pytest.raises(TypeError, match="must be a number, string or boolean"):
+        notebook.record_metric("c", [1, 2])
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    assert notebook.save_figure(plt.figure(figsize=(1, 1)), "tiny") == tmp_path / "demo.tiny.png"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo.tiny.png", "m.json"]
+
+
+def test_headless_helpers_draw_once_at_the_defaults_and_stay_quiet(monkeypatch):
+    monkeypatch.setattr(notebook, "HEADLESS", True)
+    calls = []
+    notebook.interactive(lambda n, kind: calls.append((n, kind)), n=(8, 1, 64, 1), kind=("a", ["a", "b"]))
+    assert calls == [(8, "a")]
+    assert notebook.progress(range(3)).disable
+    assert os.environ.get("ACDC_HEADLESS") == "1"  # set by the test command, as by the runner
