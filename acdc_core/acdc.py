@@ -167,6 +167,7 @@ class ACDC(nn.Module):
             raise ValueError(f"block_size must be a positive int dividing features={features}, "
                              f"got {block_size!r}")
         self.features, self.order, self.parameterisation = features, order, parameterisation
+        self.in_features = self.out_features = features  # nn.Linear's names, for generic code
         self.init, self.sigma, self.block_size, self.impl = init, float(sigma), block_size, impl
         factory = {"device": device, "dtype": dtype}
         self.a = nn.Parameter(torch.empty(features, **factory))
