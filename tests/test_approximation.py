@@ -1,0 +1,29 @@
+"""The approximation experiment's pieces: the problem, the stacks, the optimiser table."""
+import torch
+
+from acdc_core.analysis.approximation import OPTIMISERS, acdc_stack, fit, problem
+
+
+def test_problem_is_reproducible_and_noisy_as_asked():
+    x, y, target = problem(8, 500, noise_variance=1e-2, seed=3)
+    x2, y2, _ = problem(8, 500, noise_variance=1e-2, seed=3)
+    assert torch.equal(x, x2) and torch.equal(y, y2)
+    assert 0 <= x.min() and x.max() <= 1 and x.dtype == torch.float64
+    with torch.no_grad():
+        residual = y - target(x)
+    assert abs(residual.var().item() - 1e-2) < 2e-3
+
+
+def test_every_optimiser_fits_a_small_stack():
+    x, y, _ = problem(8, 200, seed=1)
+    for name in OPTIMISERS:
+        model = acdc_stack(8, 3, "linear", "permutation")
+        losses = fit(model, x, y, name, 30)
+        assert losses[-1] < losses[0], name
+
+
+def test_architectures():
+    assert acdc_stack(8, 2, "relu+bn", "riffle").batchnorm
+    relu = acdc_stack(8, 2, "relu", "riffle")
+    assert relu.relu and not relu.batchnorm
+    assert not acdc_stack(8, 2, "linear", "none").relu
