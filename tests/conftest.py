@@ -7,3 +7,17 @@ CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA is not ava
 def devices():
     """CPU always; CUDA as a skipped case where there is none, so the report says so."""
     return ["cpu", pytest.param("cuda", marks=CUDA)]
+
+
+def randomise(module, seed=0):
+    """Every parameter drawn from N(0, 1): far from any initialisation, so nothing cancels."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in module.parameters():
+            p.copy_(torch.randn(p.shape, generator=gen, dtype=p.dtype))
+    return module
+
+
+def gather_matrix(index):
+    """P (float64) with P @ h == h[index]."""
+    return torch.eye(len(index), dtype=torch.float64)[index]

@@ -5,23 +5,9 @@ import torch
 from acdc_core import ACDC, StackedACDC, dct_matrix
 from acdc_core.acdc import acdc_core
 from acdc_core.shuffle import riffle, shuffle_index
-from conftest import devices
+from conftest import devices, gather_matrix, randomise
 
 F64 = torch.float64
-
-
-def randomise(module, seed=0):
-    """Every parameter drawn from N(0, 1): far from any initialisation, so nothing cancels."""
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in module.parameters():
-            p.copy_(torch.randn(p.shape, generator=gen, dtype=p.dtype))
-    return module
-
-
-def gather_matrix(index):
-    """P with P @ h == h[index]."""
-    return torch.eye(len(index), dtype=F64)[index]
 
 
 def dense_layer(layer: ACDC):

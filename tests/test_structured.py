@@ -10,16 +10,9 @@ from acdc_core import ACDC, StackedACDC
 from acdc_core.optimise import ScipyBridge, fit_scipy, fit_torch, mse
 from acdc_core.structured import (AFDF, Cascade, Dense, GroupedLinear, LowRank, linear_shufflenet,
                                   parameter_count)
+from conftest import gather_matrix, randomise
 
 F64 = torch.float64
-
-
-def randomise(module, seed=0):
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for p in module.parameters():
-            p.copy_(torch.randn(p.shape, generator=gen, dtype=p.dtype))
-    return module
 
 
 def dft_matrix(n):
@@ -48,10 +41,6 @@ def test_afdf_matches_dense_product(n, block):
 def test_afdf_identity_init_is_identity():
     x = torch.randn(3, 6, dtype=F64)
     torch.testing.assert_close(AFDF(6, init="identity", dtype=F64)(x), x)
-
-
-def gather_matrix(index):
-    return torch.eye(len(index), dtype=F64)[index]
 
 
 def test_cascade_and_linear_shufflenet_match_dense_products():
