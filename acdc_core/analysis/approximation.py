@@ -52,3 +52,80 @@ def acdc_stack(n: int, n_layers: int, architecture: str, shuffle: str, seed: int
         torch.manual_seed(seed)
         return StackedACDC(n, n, n_layers, shuffle=shuffle, seed=seed, relu="relu" in architecture,
                            batchnorm="bn" in architecture, dtype=torch.float64)
+
+
+def exact_problem(n: int, samples: int, seed: int = 0):
+    """(x, y): E24/E25's problem, ``y = x Wᵀ`` with W a fresh ``nn.Linear(n, n, bias=False)``
+    weight and x ~ U(0, 1), no noise; float64, reproducible from ``seed``."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        weight = nn.Linear(n, n, bias=False, dtype=torch.float64).weight.detach()
+    x = torch.rand(samples, n, generator=gen, dtype=torch.float64)
+    return x, x @ weight.T
+
+
+def families(n: int, depths, groups, shufflenet_layers, ranks) -> dict[str, dict]:
+    """Every model of the structure comparison: family -> {configuration: builder(seed)}; no
+    biases anywhere (so an ACDC stack of K layers holds 2·n·K parameters, as in the log)."""
+    from ..acdc import ACDC
+    from ..structured import AFDF, Cascade, Dense, LowRank, linear_shufflenet
+
+    def seeded(build):
+        def make(seed):
+            with torch.random.fork_rng():
+                torch.manual_seed(seed)
+                return build(seed)
+        return make
+
+    f64 = torch.float64
+    out: dict[str, dict] = {}
+    for parameterisation in ("original", "riffle"):
+        for shuffle in ("permutation", "riffle", "none"):
+            out[f"ACDC {parameterisation}, {shuffle}"] = {
+                f"K={k}": seeded(lambda s, k=k, p=parameterisation, sh=shuffle: StackedACDC(
+                    n, n, k, shuffle=sh, seed=s, bias="none", parameterisation=p, dtype=f64))
+                for k in depths}
+    out["AFDF, permutation"] = {
+        f"K={k}": seeded(lambda s, k=k: Cascade([AFDF(n, bias=False, dtype=f64) for _ in range(k)],
+                                                "permutation", s)) for k in depths}
+    for g in groups:
+        out[f"block ACDC, {g} blocks"] = {
+            f"K={k}": seeded(lambda s, k=k, g=g: Cascade(
+                [ACDC(n, block_size=n // g, bias=False, dtype=f64) for _ in range(k)], "permutation", s))
+            for k in depths}
+        out[f"block AFDF, {g} blocks"] = {
+            f"K={k}": seeded(lambda s, k=k, g=g: Cascade(
+                [AFDF(n, block_size=n // g, bias=False, dtype=f64) for _ in range(k)], "permutation", s))
+            for k in depths}
+    out["linear ShuffleNet"] = {
+        f"{layers} layers, {g} groups": seeded(lambda s, layers=layers, g=g: linear_shufflenet(
+            n, layers, g, bias=False, dtype=f64)) for layers in shufflenet_layers for g in groups}
+    out["low rank"] = {f"rank {r}": seeded(lambda s, r=r: LowRank(n, r, bias=False, dtype=f64))
+                       for r in ranks}
+    out["dense"] = {"N×N": seeded(lambda s: Dense(n, bias=False, dtype=f64))}
+    return out
+
+
+def compare(builders: dict[str, dict], n: int, samples: int, replicates: int, method: str = "CG",
+            maxiter: int = 1000, seed: int = 0, progress=iter) -> list[dict]:
+    """Fit every configuration on ``replicates`` fresh problems (replicate r: target, inputs and
+    model from seed ``seed + r``); rows with the parameter count and the mean and standard
+    deviation of the final MSE."""
+    from ..structured import parameter_count
+
+    problems = [exact_problem(n, samples, seed + r) for r in range(replicates)]
+    rows = []
+    for family, configs in progress(list(builders.items())):
+        for config, build in configs.items():
+            finals, count = [], None
+            for r, (x, y) in enumerate(problems):
+                model = build(seed + r)
+                count = parameter_count(model)
+                losses, _ = fit_scipy(model, mse(x, y), method=method, maxiter=maxiter)
+                finals.append(losses[-1])
+            values = torch.tensor(finals, dtype=torch.float64)
+            rows.append({"family": family, "config": config, "params": count,
+                         "mse": values.mean().item(),
+                         "std": values.std().item() if replicates > 1 else 0.0})
+    return rows
