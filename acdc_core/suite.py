@@ -58,7 +58,10 @@ def parameters(path: Path) -> dict[str, dict]:
     """The notebook's parameters cell: name -> {"type", "default", "help"}."""
     import papermill
 
-    found = papermill.inspect_notebook(str(path))
+    try:
+        found = papermill.inspect_notebook(str(path))
+    except Exception as error:  # not JSON, not a notebook, unreadable
+        raise Refused(f"{path.name} cannot be read as a notebook: {error}") from None
     return {name: {"type": p["inferred_type_name"], "default": p["default"], "help": p["help"]}
             for name, p in found.items()}
 
@@ -176,9 +179,12 @@ def run(name: str, path: Path, out: Path, injected: dict) -> bool:
     except papermill.PapermillExecutionError:
         ok = False
     except Exception:  # a notebook that cannot even start is reported, not raised
-        traceback.print_exc()
+        error = traceback.format_exc()
+        print(error, file=sys.stderr)
         ok = False
         if not partial.exists():
+            _write_atomically(out / f"{name}.html", f"<!DOCTYPE html><html><body><h1>{html.escape(name)}"
+                              f" could not run</h1><pre>{html.escape(error)}</pre></body></html>")
             return False
     nb = nbformat.read(partial, as_version=4)
     body, _ = HTMLExporter().from_notebook_node(nb)

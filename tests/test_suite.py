@@ -174,3 +174,10 @@ def test_headless_helpers_draw_once_at_the_defaults_and_stay_quiet(monkeypatch):
     notebook.interactive(lambda n, kind: calls.append((n, kind)), n=(8, 1, 64, 1), kind=("a", ["a", "b"]))
     assert calls == [(8, "a")]
     assert notebook.progress(range(3)).disable
+
+
+def test_an_unreadable_notebook_is_refused_before_anything_runs(folder, tmp_path):
+    (folder / "broken.ipynb").write_text("{not json")
+    result = run_suite(folder, tmp_path / "out", "broken", "alpha")
+    assert result.returncode == 2 and "broken.ipynb cannot be read as a notebook" in result.stderr
+    assert not (tmp_path / "out").exists()
