@@ -18,6 +18,7 @@ from torch.autograd.function import once_differentiable
 
 from .checks import check_choice, check_features, check_positive_int
 from .dct import dct, from_makhoul, idct, makhoul_order
+from .escape import DenseEscape
 from .shuffle import inverse, permute, riffle
 
 ORDERS = ("dct_first", "idct_first")
@@ -117,7 +118,7 @@ def acdc_core(v: torch.Tensor, a: torch.Tensor, d: torch.Tensor, bias: torch.Ten
     return _Core.apply(v, a, d, bias)
 
 
-class ACDC(nn.Module):
+class ACDC(DenseEscape, nn.Module):
     r"""Structured linear layer :math:`y = C^{-1} D C A x + b` with A, D diagonal and C the
     orthonormal DCT-II: 2N parameters (plus N for the bias) and O(N log N) work.
 
@@ -262,15 +263,8 @@ class ACDC(nn.Module):
         y = second(c, norm="ortho").reshape(x.shape)
         return y if self.bias is None else y + self.bias
 
-    def effective_weight(self) -> torch.Tensor:
-        """The dense ``(features, features)`` matrix W with ``layer(x) == x @ W.T + effective_bias()``."""
-        eye = torch.eye(self.features, dtype=self.a.dtype, device=self.a.device)
-        return (self._fft_forward(eye) - self.effective_bias()).T
-
-    def effective_bias(self) -> torch.Tensor:
-        """The layer's output for a zero input, shape (features,)."""
-        zero = torch.zeros(1, self.features, dtype=self.a.dtype, device=self.a.device)
-        return self._fft_forward(zero)[0]
+    def _linear_map(self, x: torch.Tensor) -> torch.Tensor:
+        return self._fft_forward(x)  # the dense mode is built from this, so never through it
 
     def _dense_weight(self):
         """(W, b) for dense mode: recomputed (differentiably) when gradients are wanted, else cached

@@ -14,6 +14,7 @@ from torch import nn
 
 from .acdc import ACDC
 from .checks import check_choice, check_features, check_positive_int
+from .escape import DenseEscape
 from .dct import from_makhoul
 from .shuffle import SHUFFLES, inverse, permute, shuffle_index
 
@@ -22,7 +23,7 @@ SHRINK = ("linear", "truncate", "sum")
 BIAS = ("every", "last", "none")
 
 
-class StackedACDC(nn.Module):
+class StackedACDC(DenseEscape, nn.Module):
     r"""A cascade of exactly ``n_layers`` ACDC layers mapping ``in_features`` to ``out_features``.
 
     Between consecutive layers (never after the last, unless ``shuffle_last``): BatchNorm without
@@ -202,22 +203,9 @@ class StackedACDC(nn.Module):
             mean[order], var[order] = mean_p, var_p
         return h
 
-    def effective_weight(self) -> torch.Tensor:
-        """The ``(out_features, in_features)`` matrix W with ``stack(x) == x @ W.T + effective_bias()``.
-
-        Defined only for a linear stack: no ReLU, and BatchNorm (if any) in eval mode.
-        """
-        self._check_linear()
-        eye = torch.eye(self.in_features, dtype=self.layers[0].a.dtype, device=self.layers[0].a.device)
-        return (self(eye) - self.effective_bias()).T
-
-    def effective_bias(self) -> torch.Tensor:
-        """The stack's output for a zero input, shape (out_features,)."""
-        self._check_linear()
-        layer = self.layers[0]
-        return self(torch.zeros(1, self.in_features, dtype=layer.a.dtype, device=layer.a.device))[0]
-
     def _check_linear(self) -> None:
+        """effective_weight() is defined only for a linear stack: no ReLU, and BatchNorm (if any)
+        in eval mode."""
         if self.relu:
             raise ValueError("effective_weight() needs a linear stack, but this one has ReLU "
                              "between layers")

@@ -15,38 +15,11 @@ from torch import nn
 
 from .acdc import INITS
 from .checks import check_choice, check_features, check_positive_int
+from .escape import DenseEscape, parameter_count  # noqa: F401  (re-exported)
 from .shuffle import shuffle_index
 
 
-def parameter_count(module: nn.Module) -> int:
-    """Real numbers in the module's parameters (complex ones count twice)."""
-    return sum(p.numel() * (2 if p.is_complex() else 1) for p in module.parameters())
-
-
-class _Dense:
-    """The dense escape hatch: pass the identity and zero through the layer."""
-
-    @property
-    def dtype(self) -> torch.dtype:
-        """The real dtype of the layer's numbers."""
-        return next(self.parameters()).real.dtype
-
-    @property
-    def device(self) -> torch.device:
-        return next(self.parameters()).device
-
-    def effective_bias(self) -> torch.Tensor:
-        return self(torch.zeros(1, self.in_features, dtype=self.dtype, device=self.device))[0]
-
-    def effective_weight(self) -> torch.Tensor:
-        eye = torch.eye(self.in_features, dtype=self.dtype, device=self.device)
-        return (self(eye) - self.effective_bias()).T
-
-    def parameter_count(self) -> int:
-        return parameter_count(self)
-
-
-class AFDF(_Dense, nn.Module):
+class AFDF(DenseEscape, nn.Module):
     r"""``y = Re(F⁻¹ (d ⊙ F (a ⊙ x))) + b`` with complex diagonals a, d and F the orthonormal DFT
     (the complex layer the ACDC paper states its theory for): 4N real parameters plus N for the bias.
 
@@ -101,7 +74,7 @@ class AFDF(_Dense, nn.Module):
                 f"bias={self.bias is not None}")
 
 
-class Cascade(_Dense, nn.Module):
+class Cascade(DenseEscape, nn.Module):
     """Square layers applied in turn with a fixed shuffle between consecutive ones
     (``"riffle"``, a seeded ``"permutation"`` per gap, stored in the state dict, or ``"none"``)."""
 
@@ -124,7 +97,7 @@ class Cascade(_Dense, nn.Module):
         return f"{len(self.layers)} layers, shuffle={self.shuffle!r}"
 
 
-class GroupedLinear(_Dense, nn.Module):
+class GroupedLinear(DenseEscape, nn.Module):
     """A block-diagonal dense layer: ``groups`` independent Linear(N/groups, N/groups)."""
 
     def __init__(self, features: int, groups: int, bias: bool = True, device=None, dtype=None):
@@ -167,7 +140,7 @@ def linear_shufflenet(features: int, n_layers: int, groups: int, bias: bool = Tr
     return cascade
 
 
-class LowRank(_Dense, nn.Module):
+class LowRank(DenseEscape, nn.Module):
     """``y = U Vᵀ x + b`` with U, V of shape (N, rank): 2·N·rank parameters plus N for the bias."""
 
     def __init__(self, features: int, rank: int, bias: bool = True, device=None, dtype=None):
@@ -197,7 +170,7 @@ class LowRank(_Dense, nn.Module):
         return f"features={self.in_features}, rank={self.rank}, bias={self.bias is not None}"
 
 
-class Dense(_Dense, nn.Linear):
+class Dense(DenseEscape, nn.Linear):
     """nn.Linear(N, N) with the same escape-hatch methods as the structured layers."""
 
     def __init__(self, features: int, bias: bool = True, device=None, dtype=None):
