@@ -41,6 +41,7 @@ test: $(STAMP) browser
 bench: $(BENCH_STAMP)
 	$(PY) benchmarks/dct_speed.py
 	$(PY) benchmarks/acdc_speed.py
+	$(PY) benchmarks/mnist_throughput.py
 
 # Re-execute every notebook in place: CPU, default parameters, no timing metadata.
 refresh: $(STAMP)

@@ -11,6 +11,8 @@ import json
 import os
 from pathlib import Path
 
+from .files import write_atomically
+
 HEADLESS = os.environ.get("ACDC_HEADLESS", "") not in ("", "0")
 
 
@@ -18,12 +20,6 @@ def output_dir() -> Path | None:
     """The folder the runner asked figures and files to go to, or None when run by hand."""
     path = os.environ.get("ACDC_OUTPUT_DIR")
     return Path(path) if path else None
-
-
-def _write_atomically(target: Path, write) -> None:
-    partial = target.with_name(f".{target.name}.partial")
-    write(partial)
-    os.replace(partial, target)
 
 
 def save_figure(fig, name: str) -> Path | None:
@@ -35,7 +31,7 @@ def save_figure(fig, name: str) -> Path | None:
     folder.mkdir(parents=True, exist_ok=True)
     prefix = os.environ.get("ACDC_NOTEBOOK", "figure")
     target = folder / f"{prefix}.{name}.png"
-    _write_atomically(target, lambda path: fig.savefig(path, format="png", dpi=100,
+    write_atomically(target, lambda path: fig.savefig(path, format="png", dpi=100,
                                                        bbox_inches="tight"))
     return target
 
@@ -51,7 +47,7 @@ def record_metric(name: str, value) -> None:
     target = Path(path)
     metrics = json.loads(target.read_text()) if target.exists() else {}
     metrics[name] = value
-    _write_atomically(target, lambda p: p.write_text(json.dumps(metrics, indent=1, sort_keys=True)))
+    write_atomically(target, lambda p: p.write_text(json.dumps(metrics, indent=1, sort_keys=True)))
 
 
 def progress(iterable, **kwargs):

@@ -24,6 +24,8 @@ import time
 import traceback
 from pathlib import Path
 
+from .files import write_atomically
+
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 KERNEL = "python3"
 _PARSERS = {
@@ -148,9 +150,7 @@ def plan(names: list[str], profile: str = "quick", overrides: list[str] = (),
 
 
 def _write_atomically(target: Path, text: str) -> None:
-    partial = target.with_name(f".{target.name}.partial")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, target)
+    write_atomically(target, lambda partial: partial.write_text(text, encoding="utf-8"))
 
 
 def _outputs(out: Path, name: str) -> list[Path]:

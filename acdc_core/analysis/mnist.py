@@ -1,0 +1,84 @@
+"""Training the MNIST recipes of :mod:`acdc_core.models.mnist` and setting the results beside the
+log's: one run per (recipe, seed), seeds summarised as mean ± std, a verdict per row."""
+from __future__ import annotations
+
+import re
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from ..batches import Batches
+from ..checks import check_choice
+from ..data import Dataset
+from ..models.mnist import MNIST_MODELS, Recipe, build, parameter_count
+from ..train import History, train
+
+TEST_BATCH = 1000
+
+
+@dataclass
+class Run:
+    """One trained recipe: its name, seed, parameter count and per-epoch history."""
+    recipe: str
+    seed: int
+    parameters: int
+    history: History
+
+
+def optimiser_for(recipe: Recipe, model: torch.nn.Module) -> torch.optim.Optimizer:
+    """The recipe's optimiser over every trainable parameter."""
+    if recipe.optimiser == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=recipe.lr, momentum=recipe.momentum)
+    return torch.optim.Adam(model.parameters(), lr=recipe.lr)
+
+
+def scheduler_for(recipe: Recipe, optimiser, steps: int):
+    """The recipe's schedule over ``steps`` batches (None when constant)."""
+    if recipe.schedule == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(optimiser, recipe.lr, total_steps=steps)
+    return None
+
+
+def run(name: str, train_set: Dataset, test_set: Dataset, epochs: int, seed: int = 0,
+        device=None, checkpoint_dir: str | Path | None = None, progress: bool = True) -> Run:
+    """Train recipe ``name`` for ``epochs`` epochs from seed ``seed`` (weights, batch order).
+
+    With ``checkpoint_dir``, the run checkpoints there after every epoch under a file name made of
+    recipe, data, epochs and seed, and a finished or interrupted run is picked up again."""
+    check_choice("model", name, tuple(MNIST_MODELS))
+    recipe = MNIST_MODELS[name]
+    torch.manual_seed(seed)
+    model = build(name)
+    train_batches = Batches(train_set, recipe.batch_size, shuffle=True, seed=seed)
+    test_batches = Batches(test_set, TEST_BATCH)
+    optimiser = optimiser_for(recipe, model)
+    scheduler = scheduler_for(recipe, optimiser, epochs * len(train_batches))
+    title = f"{name} on {train_set.name}, {epochs} epochs, seed {seed}"
+    checkpoint = None
+    if checkpoint_dir:
+        slug = re.sub(r"[^a-z0-9]+", "-", f"{name} {train_set.name} e{epochs} s{seed}".lower()).strip("-")
+        checkpoint = Path(checkpoint_dir) / f"{slug}.pt"
+    history = train(model, train_batches, test_batches, optimiser, epochs, name=title,
+                    scheduler=scheduler, device=device, checkpoint=checkpoint, progress=progress)
+    return Run(name, seed, parameter_count(model), history)
+
+
+def summary(runs: list[Run]) -> dict:
+    """Final test accuracy over the runs of one recipe: mean, std (0 for one run), best epoch."""
+    finals = [r.history.final["test_accuracy"] for r in runs]
+    peaks = [max(r.history.column("test_accuracy")) for r in runs]
+    return {"mean": statistics.fmean(finals), "std": statistics.stdev(finals) if len(finals) > 1 else 0.0,
+            "peak": statistics.fmean(peaks), "seeds": len(runs)}
+
+
+def verdict(ours: float, spread: float, log: float | None, faithful: bool) -> str:
+    """How a final accuracy compares with the log's: within max(0.5 points, 2 std) is
+    "reproduced"; otherwise "better" or "worse". Runs shorter or on other data than the log's
+    are only "indicative"."""
+    if log is None:
+        return "no log result"
+    tolerance = max(0.005, 2 * spread)
+    word = "reproduced" if abs(ours - log) <= tolerance else ("better" if ours > log else "worse")
+    return word if faithful else f"{word} (indicative)"

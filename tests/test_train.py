@@ -1,0 +1,122 @@
+"""The training loop: it learns, it is deterministic, and a resumed run ends where an uninterrupted
+one does."""
+import csv
+import json
+
+import pytest
+import torch
+from torch import nn
+
+from acdc_core.batches import Batches
+from acdc_core.data import Dataset
+from acdc_core.train import FIELDS, History, train
+
+
+def blobs(n, seed):
+    """Two classes of 4×4 'images': bright vs dark upper half."""
+    g = torch.Generator().manual_seed(seed)
+    labels = torch.randint(0, 2, (n,), generator=g)
+    images = torch.randint(0, 128, (n, 1, 4, 4), generator=g, dtype=torch.uint8)
+    images[:, :, :2] += (labels * 120).to(torch.uint8)[:, None, None, None]
+    return Dataset(images, labels, "blobs", ("dark", "bright"), (0.5,), (0.25,))
+
+
+def setup(seed=0, schedule=True):
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(16, 32), nn.ReLU(), nn.Dropout(0.3), nn.Linear(32, 2))
+    optimiser = torch.optim.Adam(model.parameters(), lr=1e-2)
+    train_batches = Batches(blobs(96, 1), 16, shuffle=True, seed=7)
+    scheduler = (torch.optim.lr_scheduler.OneCycleLR(optimiser, 1e-2, total_steps=4 * len(train_batches))
+                 if schedule else None)
+    return model, optimiser, scheduler, train_batches, Batches(blobs(64, 2), 32)
+
+
+def test_it_learns_and_records_every_field():
+    model, optimiser, scheduler, tr, te = setup()
+    history = train(model, tr, te, optimiser, 4, scheduler=scheduler, progress=False, device="cpu")
+    assert [r["epoch"] for r in history.records] == [1, 2, 3, 4]
+    assert set(history.final) == set(FIELDS)
+    assert history.final["test_accuracy"] > 0.9 and history.final["train_loss"] < history.records[0]["train_loss"]
+    assert history.final["samples_per_second"] > 0
+
+
+def test_runs_are_deterministic():
+    weights = []
+    for _ in range(2):
+        model, optimiser, scheduler, tr, te = setup()
+        train(model, tr, te, optimiser, 2, scheduler=scheduler, progress=False, device="cpu")
+        weights.append(model.state_dict())
+    assert all(torch.equal(weights[0][k], weights[1][k]) for k in weights[0])
+
+
+def test_resumed_run_ends_with_the_same_weights(tmp_path):
+    model, optimiser, scheduler, tr, te = setup()
+    whole = train(model, tr, te, optimiser, 4, scheduler=scheduler, progress=False, device="cpu",
+                  checkpoint=tmp_path / "whole.pt")
+    expected = model.state_dict()
+
+    class Stop(Exception):
+        pass
+
+    def stop_after_two(record):
+        if record["epoch"] == 2:
+            raise Stop
+
+    model, optimiser, scheduler, tr, te = setup()
+    with pytest.raises(Stop):
+        train(model, tr, te, optimiser, 4, scheduler=scheduler, progress=False, device="cpu",
+              checkpoint=tmp_path / "split.pt", on_epoch=stop_after_two)
+    torch.rand(100)  # the process goes on drawing numbers before the run is resumed
+    model, optimiser, scheduler, tr, te = setup(seed=99)  # different weights: all must come from the file
+    resumed = train(model, tr, te, optimiser, 4, scheduler=scheduler, progress=False, device="cpu",
+                    checkpoint=tmp_path / "split.pt")
+    assert all(torch.equal(expected[k], model.state_dict()[k]) for k in expected)
+    same = ("train_loss", "train_accuracy", "test_loss", "test_accuracy", "learning_rate")
+    assert [[r[k] for k in same] for r in resumed.records] == [[r[k] for k in same] for r in whole.records]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["split.pt", "whole.pt"]  # no partial files
+    state = torch.load(tmp_path / "split.pt", weights_only=True)
+    assert state["epoch"] == 4
+
+    again = train(model, tr, te, optimiser, 4, scheduler=scheduler, progress=False, device="cpu",
+                  checkpoint=tmp_path / "split.pt")  # finished: nothing more to do
+    assert len(again.records) == 4
+
+
+def test_a_checkpoint_of_another_run_is_refused(tmp_path):
+    model, optimiser, _, tr, te = setup(schedule=False)
+    train(model, tr, te, optimiser, 1, name="a", progress=False, device="cpu", checkpoint=tmp_path / "c.pt")
+    with pytest.raises(ValueError, match="holds run 'a', not 'b'"):
+        train(model, tr, te, optimiser, 2, name="b", progress=False, device="cpu", checkpoint=tmp_path / "c.pt")
+    _, _, scheduler, _, _ = setup()
+    with pytest.raises(ValueError, match="scheduler"):
+        train(model, tr, te, optimiser, 2, name="a", scheduler=scheduler, progress=False, device="cpu",
+              checkpoint=tmp_path / "c.pt")
+
+
+def test_history_files(tmp_path):
+    model, optimiser, _, tr, te = setup(schedule=False)
+    history = train(model, tr, te, optimiser, 2, name="h", progress=False, device="cpu")
+    saved = json.loads(history.to_json(tmp_path / "h.json").read_text())
+    assert saved["name"] == "h" and saved["epochs"] == history.records
+    rows = list(csv.DictReader(open(history.to_csv(tmp_path / "h.csv"))))
+    assert [float(r["test_accuracy"]) for r in rows] == history.column("test_accuracy")
+    with pytest.raises(ValueError, match="no completed epoch"):
+        History("empty").final
+
+
+def test_divergence_is_reported():
+    model, _, _, tr, te = setup(schedule=False)
+    optimiser = torch.optim.SGD(model.parameters(), lr=1e30)
+    with pytest.raises(FloatingPointError, match="lower the learning rate"):
+        train(model, tr, te, optimiser, 2, progress=False, device="cpu")
+
+
+def test_bfloat16_autocast_trains_an_acdc_model():
+    from acdc_core import StackedACDC
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), StackedACDC(16, 16, 3, relu=True), nn.Linear(16, 2))
+    optimiser = torch.optim.Adam(model.parameters(), lr=1e-2)
+    _, _, _, tr, te = setup(schedule=False)
+    history = train(model, tr, te, optimiser, 3, amp=True, progress=False, device="cpu")
+    assert history.final["test_accuracy"] > 0.8
