@@ -22,17 +22,24 @@ def output_dir() -> Path | None:
     return Path(path) if path else None
 
 
-def save_figure(fig, name: str) -> Path | None:
-    """Write ``fig`` as ``NOTEBOOK.NAME.png`` into the output folder (atomically); None when the
-    notebook runs by hand."""
+def output_path(name: str) -> Path | None:
+    """``OUTPUT_DIR/NOTEBOOK.NAME`` for a file the notebook leaves beside its figures (the runner
+    lists it in the index); None when the notebook runs by hand."""
     folder = output_dir()
     if folder is None:
         return None
     folder.mkdir(parents=True, exist_ok=True)
-    prefix = os.environ.get("ACDC_NOTEBOOK", "figure")
-    target = folder / f"{prefix}.{name}.png"
+    return folder / f"{os.environ.get('ACDC_NOTEBOOK', 'notebook')}.{name}"
+
+
+def save_figure(fig, name: str) -> Path | None:
+    """Write ``fig`` as ``NOTEBOOK.NAME.png`` into the output folder (atomically); None when the
+    notebook runs by hand."""
+    target = output_path(f"{name}.png")
+    if target is None:
+        return None
     write_atomically(target, lambda path: fig.savefig(path, format="png", dpi=100,
-                                                       bbox_inches="tight"))
+                                                      bbox_inches="tight"))
     return target
 
 

@@ -212,6 +212,9 @@ def write_index(out: Path, results: dict[str, bool], profile: str) -> Path:
         metrics_file = out / f"{name}.metrics.json"
         if metrics_file.exists():
             links.append(f"<a href='{html.escape(metrics_file.name)}'>metrics</a>")
+        known = {f"{name}.html", f"{name}.ipynb", metrics_file.name}
+        links += [f"<a href='{html.escape(p.name)}'>{html.escape(p.name[len(name) + 1:])}</a>"
+                  for p in sorted(_outputs(out, name)) if p.name not in known and p.suffix != ".png"]
         parts.append(f"<h2 id='{html.escape(name)}'>{html.escape(name)}: {status}</h2>"
                      f"<p>{' · '.join(links)}</p>")
         if metrics_file.exists():

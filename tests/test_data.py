@@ -146,18 +146,19 @@ def cifar_batch(rng, n):
             b"data": rng.integers(0, 256, (n, 3072)).astype(np.uint8), b"filenames": [b"f"] * n}
 
 
-def write_cifar(folder: Path, n=3, seed=0):
+def write_cifar(folder: Path, n=3, seed=0, protocol=2):
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)
     batches = {}
     for name in [f"data_batch_{k}" for k in range(1, 6)] + ["test_batch"]:
         batches[name] = cifar_batch(rng, n)
-        (folder / name).write_bytes(pickle.dumps(batches[name], protocol=2))
+        (folder / name).write_bytes(pickle.dumps(batches[name], protocol=protocol))
     return batches
 
 
-def test_cifar10_from_pickle_batches(tmp_path):
-    batches = write_cifar(tmp_path / "cifar-10-batches-py")
+@pytest.mark.parametrize("protocol", [2, 4, 5])  # the original is protocol 2 (Python 2)
+def test_cifar10_from_pickle_batches(tmp_path, protocol):
+    batches = write_cifar(tmp_path / "cifar-10-batches-py", protocol=protocol)
     train, test = load("cifar10", root=tmp_path, download=False, verify=False)
     assert train.images.shape == (15, 3, 32, 32) and len(test) == 3
     assert np.array_equal(test.images.reshape(3, -1).numpy(), batches["test_batch"][b"data"])

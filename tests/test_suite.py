@@ -18,10 +18,12 @@ values: list = [1, 2]  # extra values"""
 BODY = """import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
-from acdc_core.notebook import record_metric, save_figure
+from acdc_core.notebook import output_path, record_metric, save_figure
 fig, ax = plt.subplots(figsize=(3, 2))
 ax.plot([scale * i for i in range(steps)], label=label)
 save_figure(fig, "line")
+if output_path("values.txt"):
+    output_path("values.txt").write_text(str(values))
 record_metric("steps", steps)
 record_metric("total", scale * sum(range(steps)) + sum(values))
 if fail:
@@ -106,11 +108,12 @@ def test_run_writes_outputs_and_a_failure_does_not_stop_the_others(folder, tmp_p
     assert "[1/2] alpha: ok" in result.stdout and "[2/2] beta: ok" in result.stdout
     assert json.loads((out / "alpha.metrics.json").read_text()) == {"steps": 5, "total": 23.0}
     for name in ("alpha", "beta"):
-        for suffix in (".ipynb", ".html", ".metrics.json", ".line.png"):
+        for suffix in (".ipynb", ".html", ".metrics.json", ".line.png", ".values.txt"):
             assert (out / f"{name}{suffix}").stat().st_size > 0
     assert not list(out.glob(".*partial*"))
     index = (out / "index.html").read_text()
     assert "alpha.line.png" in index and "beta.html" in index and "2 of 2 notebooks ran" in index
+    assert "<a href='beta.values.txt'>values.txt</a>" in index
 
 
 def test_refused_run_exits_2_and_runs_nothing(folder, tmp_path):
@@ -165,6 +168,7 @@ def test_helpers_write_metrics_and_figures_atomically(tmp_path, monkeypatch):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     assert notebook.save_figure(plt.figure(figsize=(1, 1)), "tiny") == tmp_path / "demo.tiny.png"
+    assert notebook.output_path("history.csv") == tmp_path / "demo.history.csv"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["demo.tiny.png", "m.json"]
 
 

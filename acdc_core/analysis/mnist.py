@@ -82,3 +82,34 @@ def verdict(ours: float, spread: float, log: float | None, faithful: bool) -> st
     tolerance = max(0.005, 2 * spread)
     word = "reproduced" if abs(ours - log) <= tolerance else ("better" if ours > log else "worse")
     return word if faithful else f"{word} (indicative)"
+
+
+def main(argv=None) -> None:
+    """Train recipes from the command line into a checkpoint folder, which the MNIST notebook with
+    the same ``checkpoint_dir`` then reads instead of training again."""
+    import argparse
+
+    from ..data import load
+
+    parser = argparse.ArgumentParser(description=main.__doc__.split(",")[0])
+    parser.add_argument("runs", nargs="+", metavar="RECIPE:SEED", help="e.g. e11:0 e11_improved:2")
+    parser.add_argument("--dataset", default="mnist")
+    parser.add_argument("--root", default=None, help="data folder (default $ACDC_DATA)")
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--checkpoint-dir", required=True)
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    train_set, test_set = load(args.dataset, root=args.root)
+    for spec in args.runs:
+        name, _, seed = spec.partition(":")
+        result = run(name, train_set, test_set, args.epochs, int(seed or 0),
+                     checkpoint_dir=args.checkpoint_dir, progress=False)
+        final = result.history.final
+        print(f"{name} seed {seed or 0}: test accuracy {final['test_accuracy']:.4f} after "
+              f"{final['epoch']} epochs, {final['samples_per_second']:.0f} samples/s", flush=True)
+
+
+if __name__ == "__main__":
+    main()
