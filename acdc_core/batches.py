@@ -64,14 +64,15 @@ class Batches:
             yield images.to(self.device, non_blocking=True), self.dataset.labels[index].to(self.device)
 
 
-def random_crop(padding: int) -> Augment:
-    """Pad each image by ``padding`` zeros (after normalisation: the mean colour) on every side and
-    crop a random window of the original size, per sample."""
+def random_crop(padding: int, fill: float = 0.0) -> Augment:
+    """Pad each image by ``padding`` pixels of value ``fill`` on every side (0 after normalisation
+    is the mean colour; MNIST's black background is ``-mean / std``) and crop a random window of
+    the original size, per sample: a random shift by up to ``padding`` pixels."""
     check_positive_int("padding", padding)
 
     def crop(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         n, _, h, w = images.shape
-        padded = F.pad(images, (padding,) * 4)
+        padded = F.pad(images, (padding,) * 4, value=fill)
         top = torch.randint(0, 2 * padding + 1, (n, 1), generator=generator)
         left = torch.randint(0, 2 * padding + 1, (n, 1), generator=generator)
         rows = (top + torch.arange(h))[:, None, :, None]

@@ -45,8 +45,8 @@ def test_drop_last_and_bad_batch_size():
 
 def test_random_crop_is_a_shifted_window_of_the_padded_image():
     images = torch.randn(16, 2, 5, 5)
-    out = random_crop(2)(images, torch.Generator().manual_seed(0))
-    padded = torch.nn.functional.pad(images, (2, 2, 2, 2))
+    out = random_crop(2, fill=-3.0)(images, torch.Generator().manual_seed(0))
+    padded = torch.nn.functional.pad(images, (2, 2, 2, 2), value=-3.0)
     shifts = set()
     for i in range(16):
         found = [(t, l) for t in range(5) for l in range(5)

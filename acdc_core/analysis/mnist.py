@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from ..batches import Batches
+from ..batches import Batches, random_crop
 from ..checks import check_choice
 from ..data import Dataset
 from ..models.mnist import MNIST_MODELS, Recipe, build, parameter_count
@@ -51,7 +51,9 @@ def run(name: str, train_set: Dataset, test_set: Dataset, epochs: int, seed: int
     recipe = MNIST_MODELS[name]
     torch.manual_seed(seed)
     model = build(name)
-    train_batches = Batches(train_set, recipe.batch_size, shuffle=True, seed=seed)
+    background = -train_set.mean[0] / train_set.std[0]  # a black pixel, normalised
+    augment = random_crop(recipe.shift, fill=background) if recipe.shift else None
+    train_batches = Batches(train_set, recipe.batch_size, shuffle=True, seed=seed, augment=augment)
     test_batches = Batches(test_set, TEST_BATCH)
     optimiser = optimiser_for(recipe, model)
     scheduler = scheduler_for(recipe, optimiser, epochs * len(train_batches))

@@ -91,7 +91,8 @@ class ConvNet(nn.Module):
 @dataclass(frozen=True)
 class Recipe:
     """A model and how the log (or we) trained it: optimiser ``"sgd"`` (momentum) or ``"adam"``,
-    learning rate, batch size, schedule ``"constant"`` or ``"onecycle"`` (peak at ``lr``)."""
+    learning rate, batch size, schedule ``"constant"`` or ``"onecycle"`` (peak at ``lr``), and
+    ``shift``: training images shifted at random by up to that many pixels (0: none)."""
     build: Callable[[], nn.Module]
     description: str
     optimiser: str
@@ -99,6 +100,7 @@ class Recipe:
     batch_size: int = 64
     momentum: float = 0.0
     schedule: str = "constant"
+    shift: int = 0
     log_accuracy: float | None = None  # the log's test accuracy after 10 epochs, in [0, 1]
     change: str = ""  # what differs from the log, for rows that are not the log's
 
@@ -111,10 +113,10 @@ MNIST_MODELS = {
     "e2": Recipe(e2, "E2, 32 layers to 10 outputs, no Linear", "sgd", 0.01, momentum=0.5,
                  log_accuracy=0.5541),
     "e11": Recipe(e11, "E11, 32 ACDC layers, no Linear", "adam", 1e-3, log_accuracy=0.9741),
-    "e11_improved": Recipe(e11_improved, "E11 trained with a one-cycle schedule", "adam", 3e-3,
-                           schedule="onecycle",
-                           change="Adam with a one-cycle learning-rate schedule (peak 3e-3) in place of "
-                                  "a constant 1e-3; same network"),
+    "e11_improved": Recipe(e11_improved, "E11, one-cycle Adam, shifted digits", "adam", 3e-3,
+                           schedule="onecycle", shift=2,
+                           change="same network; Adam with a one-cycle schedule (peak 3e-3) in place of "
+                                  "a constant 1e-3, and training digits shifted by up to 2 pixels"),
     "dense_mlp": Recipe(dense_mlp, "dense MLP, E11's depth (32) and width (784)", "adam", 1e-4,
                         change="baseline, not in the log"),
     "convnet": Recipe(ConvNet, "PyTorch example ConvNet", "sgd", 0.01, momentum=0.5,
