@@ -117,18 +117,18 @@ def print_table(rows: list[dict], sizes) -> dict:
     return table
 
 
-def check_targets(table: dict, targets) -> None:
+def check_targets(table: dict, targets, size_name: str = "N") -> None:
     """Print each target ``(label, numerator, denominator, sizes, limit)``: the ratio of two
-    measured times (or other values) and whether it is within its limit."""
+    measured times (or other values) keyed ``(size, name)`` and whether it is within its limit."""
     for label, num, den, sizes, limit in targets:
         for n in sizes:
             missing = [k for k in (num, den) if (n, k) not in table]
             if missing:
-                print(f"  {label:40s} N={n:<6} skipped ({missing[0]} not measured)")
+                print(f"  {label:40s} {size_name}={n:<6} skipped ({missing[0]} not measured)")
                 continue
             ratio = table[(n, num)] / table[(n, den)]
             verdict = "met" if ratio <= limit else "MISSED"
-            print(f"  {label:40s} N={n:<6} ratio {ratio:7.3f} (limit {limit:.3f}) {verdict}")
+            print(f"  {label:40s} {size_name}={n:<6} ratio {ratio:7.3f} (limit {limit:.3f}) {verdict}")
 
 
 def _build(model: str, n: int, device: str) -> torch.nn.Module:

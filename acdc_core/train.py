@@ -30,9 +30,11 @@ FIELDS = ("epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy",
 
 @dataclass
 class History:
-    """Per-epoch records (dicts with the keys of ``FIELDS``) of one run called ``name``."""
+    """Per-epoch records (dicts with the keys of ``FIELDS``) of one run called ``name``;
+    ``resumed`` of them were read from a checkpoint rather than trained by this call."""
     name: str
     records: list[dict] = field(default_factory=list)
+    resumed: int = 0
 
     @property
     def final(self) -> dict:
@@ -96,7 +98,7 @@ def train(model: nn.Module, train_batches: Iterable, test_batches: Iterable,
     model.to(device)
     history, start = History(name), 0
     if checkpoint is not None and Path(checkpoint).exists():
-        start = _resume(Path(checkpoint), name, model, optimiser, scheduler, history)
+        start = history.resumed = _resume(Path(checkpoint), name, model, optimiser, scheduler, history)
     step_model = torch.compile(model) if compile else model
     autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if amp else contextlib.nullcontext
     for epoch in range(start, epochs):

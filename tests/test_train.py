@@ -71,6 +71,7 @@ def test_resumed_run_ends_with_the_same_weights(tmp_path):
     resumed = train(model, tr, te, optimiser, 4, scheduler=scheduler, progress=False, device="cpu",
                     checkpoint=tmp_path / "split.pt")
     assert all(torch.equal(expected[k], model.state_dict()[k]) for k in expected)
+    assert (whole.resumed, resumed.resumed) == (0, 2)
     same = ("train_loss", "train_accuracy", "test_loss", "test_accuracy", "learning_rate")
     assert [[r[k] for k in same] for r in resumed.records] == [[r[k] for k in same] for r in whole.records]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["split.pt", "whole.pt"]  # no partial files
