@@ -243,3 +243,17 @@ def test_real_mnist_files():
     assert (len(train), len(test)) == (60000, 10000)
     assert train.labels.bincount().tolist()[:3] == [5923, 6742, 5958]
     assert "unverified" not in train.name
+
+
+@pytest.mark.skipif(not (SHARED / "CIFAR10-JPEG").is_dir(), reason="../shared/data/CIFAR10-JPEG is absent")
+def test_real_python3_cifar_batches_through_the_restricted_unpickler(tmp_path):
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, str(SHARED / "CIFAR10-JPEG" / "to_cifar_batches.py"), str(tmp_path)],
+                   check=True, capture_output=True)
+    with pytest.raises(CorruptDataError, match="MD5"):  # a re-encoded copy, not the canonical files
+        load("cifar10", root=tmp_path, download=False)
+    train, test = load("cifar10", root=tmp_path, download=False, verify=False)
+    assert (len(train), len(test)) == (50000, 10000) and "unverified" in train.name
+    assert test.labels.bincount().tolist() == [1000] * 10
