@@ -1,7 +1,9 @@
 """acdc_core: structured efficient linear layers (ACDC) for PyTorch, and the DCT they stand on."""
 from .acdc import ACDC
+from .conv import SeparableACDCConv2d, replace_convolutions
 from .dct import dct, dct_matrix, dctn, idct, idctn
 from .stack import StackedACDC
 
-__all__ = ["dct", "idct", "dctn", "idctn", "dct_matrix", "ACDC", "StackedACDC"]
+__all__ = ["dct", "idct", "dctn", "idctn", "dct_matrix", "ACDC", "StackedACDC", "SeparableACDCConv2d",
+           "replace_convolutions"]
 __version__ = "0.1.0"

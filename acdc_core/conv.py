@@ -1,0 +1,179 @@
+"""Separable ACDC convolution: a full-rank depthwise k×k convolution, then a linear stack of ACDC
+layers over channels acting as the 1×1 convolution.
+
+Two forms compute the same map: ``"fft"`` runs the stack on every pixel's channel vector (the
+depthwise output is made channels-last, so the channel vectors are rows without another copy);
+``"collapsed"`` multiplies the stack out into one ``(out, in)`` weight and runs one 1×1
+convolution. ``"auto"`` trains in the FFT form and, at inference, takes whichever the mult-add
+count says is cheaper for the input at hand.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.checkpoint import checkpoint as activation_checkpoint
+
+from .checks import check_choice, check_positive_int
+from .stack import StackedACDC
+
+FORMS = ("auto", "fft", "collapsed")
+
+
+def acdc_mult_adds(width: int, n_layers: int) -> float:
+    """Mult-adds of ``n_layers`` ACDC layers on one width-``width`` vector, by the follow-up
+    paper's convention: 4N + 5N·log2(N) per layer."""
+    return n_layers * (4 * width + 5 * width * math.log2(max(width, 2)))
+
+
+class SeparableACDCConv2d(nn.Module):
+    r"""Depthwise ``kernel_size`` convolution (one full-rank k×k filter per input channel), then a
+    :class:`StackedACDC` over channels as the pointwise (1×1) convolution.
+
+    Args:
+        in_channels, out_channels: channels of input and output.
+        kernel_size, stride, padding, dilation: of the depthwise convolution (``nn.Conv2d``'s
+            meaning; ints or pairs).
+        n_layers: ACDC layers in the pointwise stack (exactly this many).
+        bias: a bias on the output (the stack's last layer carries it; the ``"linear"`` width
+            adapters have their own either way).
+        form: ``"auto"``, ``"fft"`` or ``"collapsed"`` (see the module docstring).
+        checkpoint: recompute the stack in backward instead of keeping its activations
+            (``torch.utils.checkpoint``), for memory.
+        shuffle, parameterisation, init, sigma, seed: passed to :class:`StackedACDC`.
+        grow: widen ``in_channels`` to ``out_channels`` by ``"repeat"`` (the later conv code) or
+            ``"linear"`` (the log).
+        shrink: narrow to ``out_channels`` by ``"sum"`` of channel groups (the later conv code),
+            ``"linear"`` or ``"truncate"``.
+
+    Shape:
+        Input ``(N, in_channels, H, W)``, output ``(N, out_channels, H', W')`` as ``nn.Conv2d``.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
+                 dilation=1, n_layers: int = 12, bias: bool = True, form: str = "auto",
+                 checkpoint: bool = False, shuffle: str = "riffle", parameterisation: str = "original",
+                 init: str = "normal", sigma: float = 1e-2, seed: int = 0, grow: str = "repeat",
+                 shrink: str = "sum", device=None, dtype=None):
+        super().__init__()
+        check_positive_int("in_channels", in_channels)
+        check_positive_int("out_channels", out_channels)
+        check_choice("form", form, FORMS)
+        self.in_channels, self.out_channels, self.form, self.checkpoint = (
+            in_channels, out_channels, form, checkpoint)
+        factory = {"device": device, "dtype": dtype}
+        self.depthwise = nn.Conv2d(in_channels, in_channels, kernel_size, stride, padding, dilation,
+                                   groups=in_channels, bias=False, **factory)
+        self.pointwise = StackedACDC(in_channels, out_channels, n_layers, shuffle=shuffle,
+                                     bias="last" if bias else "none", grow=grow, shrink=shrink,
+                                     parameterisation=parameterisation, init=init, sigma=sigma,
+                                     seed=seed, **factory)
+
+    @property
+    def kernel_size(self) -> tuple[int, int]:
+        return self.depthwise.kernel_size
+
+    @property
+    def stride(self) -> tuple[int, int]:
+        return self.depthwise.stride
+
+    @property
+    def padding(self):
+        return self.depthwise.padding
+
+    @property
+    def dilation(self) -> tuple[int, int]:
+        return self.depthwise.dilation
+
+    def reset_parameters(self) -> None:
+        self.depthwise.reset_parameters()
+        self.pointwise.reset_parameters()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(f"SeparableACDCConv2d({self.in_channels}, {self.out_channels}) expects "
+                             f"input (N, {self.in_channels}, H, W), got {tuple(x.shape)}")
+        h = self.depthwise(x)
+        if self.chosen_form(h) == "collapsed":
+            weight, bias = self.collapsed_weight()
+            return F.conv2d(h, weight[:, :, None, None], bias)
+        rows = h.contiguous(memory_format=torch.channels_last).permute(0, 2, 3, 1)  # a view
+        if self.checkpoint and torch.is_grad_enabled():
+            out = activation_checkpoint(self.pointwise, rows, use_reentrant=False)
+        else:
+            out = self.pointwise(rows)
+        return out.permute(0, 3, 1, 2)
+
+    def chosen_form(self, h: torch.Tensor) -> str:
+        """The form used for depthwise output ``h``: ``form`` unless ``"auto"``; auto is FFT when
+        gradients flow, else the cheaper by mult-adds (collapsing costs one pass of the identity
+        through the stack)."""
+        if self.form != "auto":
+            return self.form
+        if torch.is_grad_enabled() and self.training:
+            return "fft"
+        pixels = h.shape[0] * h.shape[2] * h.shape[3]
+        stack = acdc_mult_adds(self.pointwise.padded_width, self.pointwise.n_layers)
+        collapsed = pixels * self.in_channels * self.out_channels + self.in_channels * stack
+        return "collapsed" if collapsed < pixels * stack else "fft"
+
+    def collapsed_weight(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The stack as one pointwise map: weight ``(out_channels, in_channels)`` and bias
+        ``(out_channels,)`` (zero without ``bias`` unless a linear adapter brings its own)."""
+        return self.pointwise.effective_weight(), self.pointwise.effective_bias()
+
+    def full_weight(self) -> torch.Tensor:
+        """The equivalent dense convolution weight ``(out_channels, in_channels, kh, kw)``:
+        pointwise ∘ depthwise as one ``nn.Conv2d`` (same stride, padding, dilation)."""
+        weight, _ = self.collapsed_weight()
+        return weight[:, :, None, None] * self.depthwise.weight[:, 0][None]
+
+    def extra_repr(self) -> str:
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, padding={self.padding}, dilation={self.dilation}, "
+                f"form={self.form!r}, checkpoint={self.checkpoint}")
+
+
+SURGERY = ("shortcuts", "all_but_first")
+
+
+def replace_convolutions(model: nn.Module, which="all_but_first", **options) -> list[dict]:
+    """Replace ``model``'s ``nn.Conv2d`` layers in place by :class:`SeparableACDCConv2d` with the same
+    channels, kernel, stride, padding, dilation and bias presence, so every output shape is kept.
+
+    Args:
+        which: ``"shortcuts"`` (the 1×1 convolutions only: a ResNet's projection shortcuts, the
+            log's E12), ``"all_but_first"`` (every convolution except the first in module order,
+            E15/E22/E23), or a predicate ``(name, conv) -> bool``.
+        options: passed to every :class:`SeparableACDCConv2d` (``n_layers``, ``shuffle``, ...).
+
+    Returns:
+        one record per replaced layer: ``name``, ``kernel``, ``in``, ``out``, ``params_before``,
+        ``params_after``.
+    """
+    if not callable(which):
+        check_choice("which", which, SURGERY)
+    convs = [(name, m) for name, m in model.named_modules() if type(m) is nn.Conv2d]
+    if which == "shortcuts":
+        chosen = [(n, m) for n, m in convs if m.kernel_size == (1, 1)]
+    elif which == "all_but_first":
+        chosen = convs[1:]
+    else:
+        chosen = [(n, m) for n, m in convs if which(n, m)]
+    for name, conv in chosen:  # all checked before anything changes
+        if conv.groups != 1 or conv.padding_mode != "zeros":
+            raise ValueError(f"{name}: only ungrouped, zero-padded convolutions can be replaced "
+                             f"(groups={conv.groups}, padding_mode={conv.padding_mode!r})")
+    report = []
+    for name, conv in chosen:
+        new = SeparableACDCConv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride,
+                                  conv.padding, conv.dilation, bias=conv.bias is not None,
+                                  device=conv.weight.device, dtype=conv.weight.dtype, **options)
+        parent_name, _, child = name.rpartition(".")
+        setattr(model.get_submodule(parent_name), child, new)
+        report.append({"name": name, "kernel": conv.kernel_size, "in": conv.in_channels,
+                       "out": conv.out_channels, "params_before": sum(p.numel() for p in conv.parameters()),
+                       "params_after": sum(p.numel() for p in new.parameters())})
+    return report
