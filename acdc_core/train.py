@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .acdc import ACDC
 from .files import write_atomically
 
 CHECKPOINT_FORMAT = 1
@@ -204,3 +205,33 @@ def _resume(path: Path, name: str, model, optimiser, scheduler, history: History
         torch.cuda.set_rng_state_all(state["cuda_rng"])
     history.records[:] = state["history"]
     return state["epoch"]
+
+
+FLAT_STRUCTURED_DECAY = 8.8e-6  # the log's fix for the structured parameters (E19)
+
+
+def parameter_groups(model: nn.Module, weight_decay: float, structured: str | float = "scaled",
+                     dense_parameters: int | None = None) -> list[dict]:
+    """Optimiser parameter groups: every parameter of an ACDC layer (diagonals, biases) in one,
+    with its own weight decay, the rest in the other with ``weight_decay``.
+
+    ``structured``: ``"flat"`` (8.8e-6, the log), ``"scaled"`` (``weight_decay`` × the compression
+    ratio = trainable parameters of ``model`` / ``dense_parameters``, the follow-up work's finding
+    that such networks only trained that way), or a number.
+    """
+    ids = {id(p) for m in model.modules() if isinstance(m, ACDC) for p in m.parameters()}
+    acdc = [p for p in model.parameters() if id(p) in ids and p.requires_grad]
+    rest = [p for p in model.parameters() if id(p) not in ids and p.requires_grad]
+    if structured == "flat":
+        decay = FLAT_STRUCTURED_DECAY
+    elif structured == "scaled":
+        if not dense_parameters:
+            raise ValueError("structured='scaled' needs dense_parameters, the parameter count of the "
+                             "network before substitution")
+        decay = weight_decay * sum(p.numel() for p in acdc + rest) / dense_parameters
+    elif isinstance(structured, (int, float)) and not isinstance(structured, bool):
+        decay = float(structured)
+    else:
+        raise ValueError(f"structured must be 'flat', 'scaled' or a number, got {structured!r}")
+    return [{"params": rest, "weight_decay": weight_decay, "kind": "dense"},
+            {"params": acdc, "weight_decay": decay, "kind": "structured"}]
