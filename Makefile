@@ -42,6 +42,7 @@ bench: $(BENCH_STAMP)
 	$(PY) benchmarks/dct_speed.py
 	$(PY) benchmarks/acdc_speed.py
 	$(PY) benchmarks/mnist_throughput.py
+	$(PY) benchmarks/conv_speed.py
 
 # Re-execute every notebook in place: CPU, default parameters, no timing metadata.
 refresh: $(STAMP)
