@@ -1,8 +1,8 @@
 """Mini-batches from an in-memory :class:`~acdc_core.data.Dataset`, without torchvision, and the
 usual augmentations as operations on a whole batch ``(N, C, H, W)``.
 
-The order of each epoch comes from ``(seed, epoch)`` alone, so a run resumed at epoch ``e`` sees the
-same batches as one that never stopped.
+The order of each epoch comes from ``(seed, epoch)`` and each batch's augmentation from ``(seed,
+epoch, batch)``, so a run resumed at any batch sees the same batches as one that never stopped.
 """
 from __future__ import annotations
 
@@ -37,14 +37,15 @@ class Batches:
         self.dataset, self.batch_size, self.shuffle, self.seed = dataset, batch_size, shuffle, seed
         self.augment, self.drop_last, self.flatten = augment, drop_last, flatten
         self.device = torch.device(device or "cpu")
-        self.epoch = 0
+        self.epoch, self.start = 0, 0
         shape = (1, -1, 1, 1)
         std = torch.tensor(dataset.std).view(shape)
         self._scale, self._shift = 1.0 / (255.0 * std), torch.tensor(dataset.mean).view(shape) / std
 
-    def set_epoch(self, epoch: int) -> None:
-        """Choose the epoch whose order (and augmentation) the next iteration gives."""
-        self.epoch = epoch
+    def set_epoch(self, epoch: int, start: int = 0) -> None:
+        """Choose the epoch whose order (and augmentation) the next iteration gives, and the
+        batch it starts from (to resume an epoch part-way)."""
+        self.epoch, self.start = epoch, start
 
     def __len__(self) -> int:
         n = len(self.dataset)
@@ -54,10 +55,11 @@ class Batches:
         generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
         n = len(self.dataset)
         order = torch.randperm(n, generator=generator) if self.shuffle else torch.arange(n)
-        for start in range(0, len(self) * self.batch_size, self.batch_size):
-            index = order[start:start + self.batch_size]
+        for batch in range(self.start, len(self)):
+            index = order[batch * self.batch_size:(batch + 1) * self.batch_size]
             images = self.dataset.images[index].float().mul_(self._scale).sub_(self._shift)
             if self.augment is not None:
+                generator.manual_seed((self.seed * 1_000_003 + self.epoch) * 1_000_033 + batch)
                 images = self.augment(images, generator)
             if self.flatten:
                 images = images.flatten(1)

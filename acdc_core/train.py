@@ -73,13 +73,15 @@ def train(model: nn.Module, train_batches: Iterable, test_batches: Iterable,
           scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
           loss_fn: Callable = F.cross_entropy, device: torch.device | str | None = None,
           amp: bool = False, compile: bool = False, checkpoint: str | os.PathLike | None = None,
-          progress: bool = True, on_epoch: Callable[[dict], None] | None = None) -> History:
+          checkpoint_every: int | None = None, progress: bool = True,
+          on_epoch: Callable[[dict], None] | None = None) -> History:
     """Train ``model`` for ``epochs`` epochs and evaluate it on ``test_batches`` after each.
 
     Args:
         model: maps a batch of inputs to logits ``(B, classes)``; moved to ``device``.
         train_batches, test_batches: iterables of ``(inputs, labels)``; a ``set_epoch(e)`` method,
-            when present, is called before each epoch (see :class:`acdc_core.batches.Batches`).
+            when present, is called before each epoch (see :class:`acdc_core.batches.Batches`);
+            resuming part-way through an epoch needs ``train_batches.set_epoch(e, start)``.
         optimiser: built on ``model``'s parameters.
         epochs: total number of epochs of the run (a resumed run continues up to it).
         name: the run's name, stored in the checkpoint; resuming a checkpoint of another name fails.
@@ -89,6 +91,7 @@ def train(model: nn.Module, train_batches: Iterable, test_batches: Iterable,
         amp: autocast to bfloat16 (no loss scaling needed).
         compile: run the training and evaluation steps through ``torch.compile``.
         checkpoint: file written atomically after every epoch and resumed from when it exists.
+        checkpoint_every: also write it every this many batches within an epoch.
         progress: a progress bar over each epoch's batches.
         on_epoch: called with each epoch's record as soon as it is complete.
 
@@ -97,21 +100,32 @@ def train(model: nn.Module, train_batches: Iterable, test_batches: Iterable,
     """
     device = torch.device(device) if device is not None else default_device()
     model.to(device)
-    history, start = History(name), 0
+    history, start, partial = History(name), 0, None
     if checkpoint is not None and Path(checkpoint).exists():
-        start = history.resumed = _resume(Path(checkpoint), name, model, optimiser, scheduler, history)
+        start, partial = _resume(Path(checkpoint), name, model, optimiser, scheduler, history)
+        history.resumed = start
     step_model = torch.compile(model) if compile else model
     autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if amp else contextlib.nullcontext
     for epoch in range(start, epochs):
-        for batches in (train_batches, test_batches):
-            if hasattr(batches, "set_epoch"):
-                batches.set_epoch(epoch)
+        done = partial["batch"] if partial else 0  # batches of this epoch already trained
+        if done and not hasattr(train_batches, "set_epoch"):
+            raise ValueError(f"{checkpoint} stopped part-way through epoch {epoch + 1}; resuming it "
+                             "needs train_batches with set_epoch(epoch, start)")
+        if done:
+            train_batches.set_epoch(epoch, done)
+        elif hasattr(train_batches, "set_epoch"):
+            train_batches.set_epoch(epoch)
+        if hasattr(test_batches, "set_epoch"):
+            test_batches.set_epoch(epoch)
         began = time.perf_counter()
-        learning_rate = optimiser.param_groups[0]["lr"]
+        earlier = partial or {"loss": 0.0, "correct": 0, "seen": 0, "seconds": 0.0,
+                              "learning_rate": optimiser.param_groups[0]["lr"]}
+        learning_rate, partial = earlier["learning_rate"], None
         model.train()
-        total_loss, correct, seen = torch.zeros((), device=device), torch.zeros((), device=device), 0
+        total_loss = torch.tensor(earlier["loss"], device=device)
+        correct, seen = torch.tensor(earlier["correct"], device=device), earlier["seen"]
         bar = _bar(train_batches, progress, f"{name} epoch {epoch + 1}/{epochs}")
-        for inputs, labels in bar:
+        for step, (inputs, labels) in enumerate(bar, start=done + 1):
             inputs, labels = inputs.to(device, non_blocking=True), labels.to(device, non_blocking=True)
             with autocast():
                 logits = step_model(inputs)
@@ -124,8 +138,13 @@ def train(model: nn.Module, train_batches: Iterable, test_batches: Iterable,
             total_loss += loss.detach() * len(labels)
             correct += (logits.argmax(-1) == labels).sum()
             seen += len(labels)
+            if checkpoint is not None and checkpoint_every and step % checkpoint_every == 0:
+                _save(Path(checkpoint), name, epoch, model, optimiser, scheduler, history, {
+                    "batch": step, "loss": total_loss.item(), "correct": int(correct.item()),
+                    "seen": seen, "seconds": earlier["seconds"] + time.perf_counter() - began,
+                    "learning_rate": learning_rate})
         _synchronise(device)
-        train_seconds = time.perf_counter() - began
+        train_seconds = earlier["seconds"] + time.perf_counter() - began
         test_loss, test_accuracy = evaluate(step_model, test_batches, loss_fn, device, autocast)
         record = {"epoch": epoch + 1, "train_loss": total_loss.item() / max(seen, 1),
                   "train_accuracy": correct.item() / max(seen, 1), "test_loss": test_loss,
@@ -175,8 +194,12 @@ def _synchronise(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _save(path: Path, name: str, epoch: int, model, optimiser, scheduler, history: History) -> None:
-    state = {"format": CHECKPOINT_FORMAT, "name": name, "epoch": epoch, "model": model.state_dict(),
+def _save(path: Path, name: str, epoch: int, model, optimiser, scheduler, history: History,
+          partial: dict | None = None) -> None:
+    """``epoch`` completed epochs, plus ``partial`` progress through the next (batches done and
+    the running sums) when saved part-way."""
+    state = {"format": CHECKPOINT_FORMAT, "name": name, "epoch": epoch, "partial": partial,
+             "model": model.state_dict(),
              "optimiser": optimiser.state_dict(),
              "scheduler": scheduler.state_dict() if scheduler is not None else None,
              "rng": torch.get_rng_state(), "history": history.records,
@@ -185,8 +208,9 @@ def _save(path: Path, name: str, epoch: int, model, optimiser, scheduler, histor
     write_atomically(path, lambda p: torch.save(state, p))
 
 
-def _resume(path: Path, name: str, model, optimiser, scheduler, history: History) -> int:
-    """Load a checkpoint into model, optimiser, scheduler and RNG; return the completed epochs."""
+def _resume(path: Path, name: str, model, optimiser, scheduler, history: History) -> tuple[int, dict | None]:
+    """Load a checkpoint into model, optimiser, scheduler and RNG; return the completed epochs and
+    the progress through the next one (None at an epoch boundary)."""
     state = torch.load(path, map_location="cpu", weights_only=True)
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(f"{path} is not a training checkpoint of format {CHECKPOINT_FORMAT}")
@@ -204,7 +228,7 @@ def _resume(path: Path, name: str, model, optimiser, scheduler, history: History
     if state["cuda_rng"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda_rng"])
     history.records[:] = state["history"]
-    return state["epoch"]
+    return state["epoch"], state["partial"]
 
 
 FLAT_STRUCTURED_DECAY = 8.8e-6  # the log's fix for the structured parameters (E19)

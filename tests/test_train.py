@@ -131,3 +131,38 @@ def test_compiled_training_matches_eager():
         results.append(train(model, tr, te, optimiser, 1, compile=compiled, progress=False, device="cpu"))
     assert abs(results[0].final["train_loss"] - results[1].final["train_loss"]) < 1e-4
     assert results[0].final["test_accuracy"] == results[1].final["test_accuracy"]
+
+
+def test_a_run_stopped_mid_epoch_resumes_to_the_same_weights(tmp_path):
+    from acdc_core.batches import random_crop
+
+    def setup_augmented(seed=0):
+        model, optimiser, scheduler, tr, te = setup(seed)
+        tr.augment = random_crop(1)  # augmentation randomness must resume too
+        return model, optimiser, scheduler, tr, te
+
+    model, optimiser, scheduler, tr, te = setup_augmented()
+    whole = train(model, tr, te, optimiser, 4, scheduler=scheduler, progress=False, device="cpu")
+    expected = model.state_dict()
+
+    class Interrupted(Batches):
+        """Stops the process (as a kill would) after 4 batches of the third epoch."""
+        def __iter__(self):
+            for i, batch in enumerate(super().__iter__()):
+                if self.epoch == 2 and i == 4:
+                    raise KeyboardInterrupt
+                yield batch
+
+    model, optimiser, scheduler, tr, te = setup_augmented()
+    tr.__class__ = Interrupted
+    with pytest.raises(KeyboardInterrupt):
+        train(model, tr, te, optimiser, 4, scheduler=scheduler, progress=False, device="cpu",
+              checkpoint=tmp_path / "c.pt", checkpoint_every=2)
+    state = torch.load(tmp_path / "c.pt", weights_only=True)
+    assert (state["epoch"], state["partial"]["batch"]) == (2, 4)
+    model, optimiser, scheduler, tr, te = setup_augmented(seed=99)
+    resumed = train(model, tr, te, optimiser, 4, scheduler=scheduler, progress=False, device="cpu",
+                    checkpoint=tmp_path / "c.pt", checkpoint_every=2)
+    assert all(torch.equal(expected[k], model.state_dict()[k]) for k in expected)
+    same = ("train_loss", "train_accuracy", "test_loss", "test_accuracy", "learning_rate")
+    assert [[r[k] for k in same] for r in resumed.records] == [[r[k] for k in same] for r in whole.records]
