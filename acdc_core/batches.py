@@ -28,14 +28,22 @@ class Batches:
         augment: ``augment(images, generator) -> images`` applied to each normalised batch
             (see :func:`compose`); its randomness also comes from ``(seed, epoch)``.
         flatten: give images as ``(B, C*H*W)``.
+        shard: ``(rank, world_size)``: this process takes every ``world_size``-th sample of each
+            batch from ``rank`` on (all processes see the same batches; see
+            :mod:`acdc_core.distributed`).
     """
 
     def __init__(self, dataset: Dataset, batch_size: int, shuffle: bool = False, seed: int = 0,
                  augment: Augment | None = None, drop_last: bool = False, flatten: bool = False,
-                 device: torch.device | str | None = None):
+                 shard: tuple[int, int] | None = None, device: torch.device | str | None = None):
         check_positive_int("batch_size", batch_size)
         self.dataset, self.batch_size, self.shuffle, self.seed = dataset, batch_size, shuffle, seed
         self.augment, self.drop_last, self.flatten = augment, drop_last, flatten
+        rank, world = shard or (0, 1)
+        if not 0 <= rank < world or batch_size % world:
+            raise ValueError(f"shard (rank, world_size) needs 0 <= rank < world_size dividing "
+                             f"batch_size={batch_size}, got {shard}")
+        self.shard = (rank, world)
         self.device = torch.device(device or "cpu")
         self.epoch, self.start = 0, 0
         shape = (1, -1, 1, 1)
@@ -63,7 +71,9 @@ class Batches:
                 images = self.augment(images, generator)
             if self.flatten:
                 images = images.flatten(1)
-            yield images.to(self.device, non_blocking=True), self.dataset.labels[index].to(self.device)
+            rank, world = self.shard
+            labels = self.dataset.labels[index][rank::world]
+            yield images[rank::world].to(self.device, non_blocking=True), labels.to(self.device)
 
 
 def random_crop(padding: int, fill: float = 0.0) -> Augment:

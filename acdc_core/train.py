@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import distributed
 from .acdc import ACDC
 from .files import write_atomically
 
@@ -90,6 +91,9 @@ def train(model: nn.Module, train_batches: Iterable, test_batches: Iterable,
         device: default CUDA when present, else CPU.
         amp: autocast to bfloat16 (no loss scaling needed).
         compile: run the training and evaluation steps through ``torch.compile``.
+        Inside a process group (see :mod:`acdc_core.distributed`) the model trains wrapped in
+        DistributedDataParallel, metrics are summed over the processes, and only rank 0 writes
+        checkpoints and shows progress.
         checkpoint: file written atomically after every epoch and resumed from when it exists.
         checkpoint_every: also write it every this many batches within an epoch.
         progress: a progress bar over each epoch's batches.
@@ -104,7 +108,11 @@ def train(model: nn.Module, train_batches: Iterable, test_batches: Iterable,
     if checkpoint is not None and Path(checkpoint).exists():
         start, partial = _resume(Path(checkpoint), name, model, optimiser, scheduler, history)
         history.resumed = start
-    step_model = torch.compile(model) if compile else model
+    step_model = model
+    if distributed.active():
+        step_model = nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None)
+    step_model = torch.compile(step_model) if compile else step_model
     autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if amp else contextlib.nullcontext
     for epoch in range(start, epochs):
         done = partial["batch"] if partial else 0  # batches of this epoch already trained
@@ -124,7 +132,7 @@ def train(model: nn.Module, train_batches: Iterable, test_batches: Iterable,
         model.train()
         total_loss = torch.tensor(earlier["loss"], device=device)
         correct, seen = torch.tensor(earlier["correct"], device=device), earlier["seen"]
-        bar = _bar(train_batches, progress, f"{name} epoch {epoch + 1}/{epochs}")
+        bar = _bar(train_batches, progress and distributed.is_main(), f"{name} epoch {epoch + 1}/{epochs}")
         for step, (inputs, labels) in enumerate(bar, start=done + 1):
             inputs, labels = inputs.to(device, non_blocking=True), labels.to(device, non_blocking=True)
             with autocast():
@@ -138,13 +146,15 @@ def train(model: nn.Module, train_batches: Iterable, test_batches: Iterable,
             total_loss += loss.detach() * len(labels)
             correct += (logits.argmax(-1) == labels).sum()
             seen += len(labels)
-            if checkpoint is not None and checkpoint_every and step % checkpoint_every == 0:
+            if checkpoint is not None and checkpoint_every and step % checkpoint_every == 0 \
+                    and distributed.is_main():
                 _save(Path(checkpoint), name, epoch, model, optimiser, scheduler, history, {
                     "batch": step, "loss": total_loss.item(), "correct": int(correct.item()),
                     "seen": seen, "seconds": earlier["seconds"] + time.perf_counter() - began,
                     "learning_rate": learning_rate})
         _synchronise(device)
         train_seconds = earlier["seconds"] + time.perf_counter() - began
+        total_loss, correct, seen = _sum_over_processes(total_loss, correct, seen)
         test_loss, test_accuracy = evaluate(step_model, test_batches, loss_fn, device, autocast)
         record = {"epoch": epoch + 1, "train_loss": total_loss.item() / max(seen, 1),
                   "train_accuracy": correct.item() / max(seen, 1), "test_loss": test_loss,
@@ -155,7 +165,7 @@ def train(model: nn.Module, train_batches: Iterable, test_batches: Iterable,
             raise FloatingPointError(f"{name}: the training loss became {record['train_loss']} in "
                                      f"epoch {epoch + 1}; lower the learning rate")
         history.records.append(record)
-        if checkpoint is not None:
+        if checkpoint is not None and distributed.is_main():
             _save(Path(checkpoint), name, epoch + 1, model, optimiser, scheduler, history)
         if on_epoch is not None:
             on_epoch(record)
@@ -178,9 +188,19 @@ def evaluate(model: nn.Module, batches: Iterable, loss_fn: Callable = F.cross_en
         correct += (logits.argmax(-1) == labels).sum()
         seen += len(labels)
     model.train(was_training)
+    total_loss, correct, seen = _sum_over_processes(total_loss, correct, seen)
     if seen == 0:
         raise ValueError("evaluate() got no batches")
     return total_loss.item() / seen, correct.item() / seen
+
+
+def _sum_over_processes(loss_sum: torch.Tensor, correct: torch.Tensor, seen: int):
+    """The three running sums of an epoch, summed over all processes when distributed."""
+    if not distributed.active():
+        return loss_sum, correct, seen
+    sums = torch.stack([loss_sum.float(), correct.float(), torch.tensor(float(seen), device=loss_sum.device)])
+    torch.distributed.all_reduce(sums)
+    return sums[0], sums[1], int(sums[2].item())
 
 
 def _bar(batches, progress: bool, description: str):

@@ -82,3 +82,11 @@ def test_cifar_augmentation_keeps_shape_and_is_reproducible():
     a = cifar_augment(16)(images, torch.Generator().manual_seed(5))
     b = cifar_augment(16)(images, torch.Generator().manual_seed(5))
     assert a.shape == images.shape and torch.equal(a, b)
+
+
+def test_shards_split_every_batch_between_processes():
+    data = dataset(n=12)
+    whole = [y for _, y in Batches(data, 4, shuffle=True, seed=1)]
+    halves = [[y for _, y in Batches(data, 4, shuffle=True, seed=1, shard=(r, 2))] for r in range(2)]
+    for full, a, b in zip(whole, *halves):
+        assert torch.equal(full[0::2], a) and torch.equal(full[1::2], b)
