@@ -9,9 +9,8 @@ from __future__ import annotations
 import argparse
 
 import torch
-import torch.nn.functional as F
 
-from acdc_core.bench import measure, retain_freed_memory
+from acdc_core.bench import measure, retain_freed_memory, training_step
 from acdc_core.conv import SeparableACDCConv2d, replace_convolutions
 from acdc_core.models.cifar import WideResNet
 
@@ -48,14 +47,7 @@ def wrn_step(substituted: bool, batch: int, device: str):
         replace_convolutions(model, "all_but_first")
     optimiser = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     x = torch.randn(batch, 3, 32, 32, device=device)
-    y = torch.randint(0, 10, (batch,), device=device)
-
-    def step():
-        loss = F.cross_entropy(model(x), y)
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        optimiser.step()
-    return step
+    return training_step(model, optimiser, x, torch.randint(0, 10, (batch,), device=device))
 
 
 def main(argv=None) -> None:

@@ -10,29 +10,21 @@ from __future__ import annotations
 import argparse
 
 import torch
-import torch.nn.functional as F
 
 from acdc_core.analysis.mnist import optimiser_for
-from acdc_core.bench import check_targets, measure, retain_freed_memory
+from acdc_core.bench import check_targets, measure, retain_freed_memory, training_step
 from acdc_core.models import MNIST_MODELS, build
 
 TARGET = ("E11 step time <= dense MLP's (equal depth)", "e11", "dense_mlp", 1.0)
 
 
-def training_step(name: str, batch: int, device: str):
+def recipe_step(name: str, batch: int, device: str):
     """A closure doing one training step of recipe ``name`` on a fixed random batch."""
     torch.manual_seed(0)
     model = build(name).to(device).train()
     optimiser = optimiser_for(MNIST_MODELS[name], model)
     images = torch.randn(batch, 1, 28, 28, device=device)
-    labels = torch.randint(0, 10, (batch,), device=device)
-
-    def step():
-        loss = F.cross_entropy(model(images), labels)
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        optimiser.step()
-    return step
+    return training_step(model, optimiser, images, torch.randint(0, 10, (batch,), device=device))
 
 
 def main(argv=None) -> None:
@@ -47,7 +39,7 @@ def main(argv=None) -> None:
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}, "
           f"batch {args.batch}, float32, malloc keeps freed memory: {retained}; "
           f"medians of {args.rounds} interleaved rounds")
-    steps = {name: training_step(name, args.batch, args.device) for name in args.models}
+    steps = {name: recipe_step(name, args.batch, args.device) for name in args.models}
     ms = measure(steps, args.device, rounds=args.rounds, block_ms=200.0)
     epoch_steps = -(-60000 // args.batch)
     print(f"{'model':14s} {'ms/step':>9s} {'samples/s':>10s} {'s/epoch (60k)':>14s}")

@@ -21,3 +21,14 @@ def randomise(module, seed=0):
 def gather_matrix(index):
     """P (float64) with P @ h == h[index]."""
     return torch.eye(len(index), dtype=torch.float64)[index]
+
+
+def blobs(n, seed):
+    """A two-class toy Dataset of 4×4 'images': bright vs dark upper half."""
+    from acdc_core.data import Dataset
+
+    g = torch.Generator().manual_seed(seed)
+    labels = torch.randint(0, 2, (n,), generator=g)
+    images = torch.randint(0, 128, (n, 1, 4, 4), generator=g, dtype=torch.uint8)
+    images[:, :, :2] += (labels * 120).to(torch.uint8)[:, None, None, None]
+    return Dataset(images, labels, "blobs", ("dark", "bright"), (0.5,), (0.25,))

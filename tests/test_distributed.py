@@ -7,28 +7,20 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
+from conftest import blobs
 from torch import nn
 
 from acdc_core import StackedACDC, distributed
 from acdc_core.batches import Batches
-from acdc_core.data import Dataset
 from acdc_core.train import train
-
-
-def data(n, seed):
-    g = torch.Generator().manual_seed(seed)
-    labels = torch.randint(0, 2, (n,), generator=g)
-    images = torch.randint(0, 128, (n, 1, 4, 4), generator=g, dtype=torch.uint8)
-    images[:, :, :2] += (labels * 120).to(torch.uint8)[:, None, None, None]
-    return Dataset(images, labels, "blobs", ("dark", "bright"), (0.5,), (0.25,))
 
 
 def run(shard, checkpoint=None):
     torch.manual_seed(0)
     model = nn.Sequential(nn.Flatten(), StackedACDC(16, 16, 2, relu=True), nn.Linear(16, 2))
     optimiser = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-    history = train(model, Batches(data(64, 1), 16, shuffle=True, seed=3, shard=shard),
-                    Batches(data(32, 2), 8, shard=shard), optimiser, 2, progress=False, device="cpu",
+    history = train(model, Batches(blobs(64, 1), 16, shuffle=True, seed=3, shard=shard),
+                    Batches(blobs(32, 2), 8, shard=shard), optimiser, 2, progress=False, device="cpu",
                     checkpoint=checkpoint)
     return model.state_dict(), history
 
@@ -38,7 +30,7 @@ def worker(rank, world, port, folder):
                       WORLD_SIZE=str(world))
     torch.set_num_threads(1)
     assert distributed.start("gloo") == (rank, world)
-    images, _ = next(iter(Batches(data(64, 1), 16, shard=distributed.shard())))
+    images, _ = next(iter(Batches(blobs(64, 1), 16, shard=distributed.shard())))
     assert len(images) == 8  # half of every batch
     weights, history = run(distributed.shard(), checkpoint=os.path.join(folder, "c.pt"))
     torch.save({"weights": weights, "history": history.records}, os.path.join(folder, f"rank{rank}.pt"))
@@ -72,4 +64,4 @@ def test_start_outside_torchrun_says_how(monkeypatch):
 
 def test_shard_must_divide_the_batch():
     with pytest.raises(ValueError, match="dividing batch_size=15"):
-        Batches(data(8, 0), 15, shard=(0, 2))
+        Batches(blobs(8, 0), 15, shard=(0, 2))

@@ -5,20 +5,11 @@ import json
 
 import pytest
 import torch
+from conftest import blobs
 from torch import nn
 
 from acdc_core.batches import Batches
-from acdc_core.data import Dataset
 from acdc_core.train import FIELDS, History, train
-
-
-def blobs(n, seed):
-    """Two classes of 4×4 'images': bright vs dark upper half."""
-    g = torch.Generator().manual_seed(seed)
-    labels = torch.randint(0, 2, (n,), generator=g)
-    images = torch.randint(0, 128, (n, 1, 4, 4), generator=g, dtype=torch.uint8)
-    images[:, :, :2] += (labels * 120).to(torch.uint8)[:, None, None, None]
-    return Dataset(images, labels, "blobs", ("dark", "bright"), (0.5,), (0.25,))
 
 
 def setup(seed=0, schedule=True):
