@@ -157,3 +157,18 @@ def test_a_run_stopped_mid_epoch_resumes_to_the_same_weights(tmp_path):
     assert all(torch.equal(expected[k], model.state_dict()[k]) for k in expected)
     same = ("train_loss", "train_accuracy", "test_loss", "test_accuracy", "learning_rate")
     assert [[r[k] for k in same] for r in resumed.records] == [[r[k] for k in same] for r in whole.records]
+
+
+class Hostile:
+    def __reduce__(self):
+        return (print, ("code ran",))
+
+
+def test_a_checkpoint_that_would_run_code_is_refused(tmp_path, capsys):
+    import pickle
+
+    torch.save({"format": 1, "payload": Hostile()}, tmp_path / "c.pt", pickle_module=pickle)
+    model, optimiser, _, tr, te = setup(schedule=False)
+    with pytest.raises(pickle.UnpicklingError, match="Weights only load failed"):
+        train(model, tr, te, optimiser, 1, progress=False, device="cpu", checkpoint=tmp_path / "c.pt")
+    assert "code ran" not in capsys.readouterr().out
