@@ -17,6 +17,7 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint as activation_checkpoint
 
 from .checks import check_choice, check_positive_int
+from .escape import parameter_count
 from .stack import StackedACDC
 
 FORMS = ("auto", "fft", "collapsed")
@@ -174,6 +175,6 @@ def replace_convolutions(model: nn.Module, which="all_but_first", **options) -> 
         parent_name, _, child = name.rpartition(".")
         setattr(model.get_submodule(parent_name), child, new)
         report.append({"name": name, "kernel": conv.kernel_size, "in": conv.in_channels,
-                       "out": conv.out_channels, "params_before": sum(p.numel() for p in conv.parameters()),
-                       "params_after": sum(p.numel() for p in new.parameters())})
+                       "out": conv.out_channels, "params_before": parameter_count(conv),
+                       "params_after": parameter_count(new)})
     return report

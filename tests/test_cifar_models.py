@@ -7,7 +7,7 @@ import torch
 from acdc_core.conv import SeparableACDCConv2d, replace_convolutions
 from acdc_core.distill import attention_map, attention_transfer_loss, knowledge_distillation_loss
 from acdc_core.models.cifar import ResNet18, WideResNet
-from acdc_core.models.mnist import parameter_count
+from acdc_core.models import parameter_count
 
 
 def test_resnet18_shape_parameters_and_attention_maps():

@@ -12,7 +12,8 @@ import torch
 from ..batches import Batches, random_crop
 from ..checks import check_choice
 from ..data import Dataset
-from ..models.mnist import MNIST_MODELS, Recipe, build, parameter_count
+from ..escape import parameter_count
+from ..models.mnist import MNIST_MODELS, Recipe, build
 from ..train import History, train
 
 TEST_BATCH = 1000

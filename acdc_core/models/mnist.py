@@ -132,8 +132,3 @@ def build(name: str) -> nn.Module:
     """A fresh model of recipe ``name`` (see :data:`MNIST_MODELS`), drawn from torch's RNG."""
     check_choice("model", name, tuple(MNIST_MODELS))
     return MNIST_MODELS[name].build()
-
-
-def parameter_count(model: nn.Module) -> int:
-    """Trainable parameters (buffers such as permutations and BatchNorm statistics excluded)."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
