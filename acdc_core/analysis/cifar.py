@@ -1,0 +1,263 @@
+"""The CIFAR-10 experiments of the log (REFERENCE E12–E23) and the follow-up work as named recipes:
+network, which convolutions become separable ACDC ones, SGD settings, schedule, weight decay of the
+structured parameters, and the teacher for attention transfer. :func:`run` trains one (its teacher
+first, or from the teacher's finished checkpoint); ``python -m acdc_core.analysis.cifar`` does the
+same from the command line, under ``torchrun`` too.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch import nn
+
+from .. import distributed
+from ..batches import Batches, cifar_augment
+from ..checks import check_choice
+from ..conv import replace_convolutions
+from ..data import DataNotFoundError, Dataset, load
+from ..distill import Distilled, DistillationLoss
+from ..escape import parameter_count
+from ..models.cifar import ResNet18, WideResNet
+from ..train import History, parameter_groups, train
+
+SCHEDULES = ("constant", "step", "cosine")
+TEST_BATCH = 500
+
+
+@dataclass(frozen=True)
+class CifarRecipe:
+    """One CIFAR-10 configuration.
+
+    ``network`` builds the dense model (returning ``(logits, maps)``); ``substitute`` says which
+    convolutions become :class:`~acdc_core.conv.SeparableACDCConv2d` (None: none; see
+    :func:`~acdc_core.conv.replace_convolutions`) with ``conv`` options. SGD with Nesterov-free
+    momentum at ``lr``; ``schedule``: ``"constant"``, ``"step"`` (×0.2 at 30%, 60% and 80% of
+    ``schedule_epochs``: 60/120/160 of 200) or ``"cosine"`` (to zero at ``schedule_epochs``);
+    ``schedule_epochs`` defaults to ``epochs`` (E22 stopped at 150 of a 200-epoch plan).
+    ``structured_decay``: weight decay of the ACDC parameters, ``"flat"``, ``"scaled"`` or None
+    (the same as everything else). ``teacher``: a recipe name; the student then learns with
+    attention transfer (β = ``beta``) from that recipe's trained network.
+    """
+    network: Callable[[], nn.Module]
+    description: str
+    epochs: int
+    substitute: str | None = None
+    conv: dict = field(default_factory=dict)
+    lr: float = 0.1
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    structured_decay: str | None = None
+    batch_size: int = 128
+    schedule: str = "step"
+    schedule_epochs: int | None = None
+    cutout: int | None = None
+    teacher: str | None = None
+    beta: float = 1e3
+    log_accuracy: float | None = None  # the log's (or the later work's) test accuracy, in [0, 1]
+    source: str = ""  # where that figure comes from, and what differs here
+
+
+def wrn(depth: int, widen: int) -> Callable[[], nn.Module]:
+    return lambda: WideResNet(depth, widen, attention=True)
+
+
+def resnet18() -> nn.Module:
+    return ResNet18(attention=True)
+
+
+_ORIGINAL, _RIFFLE = {"parameterisation": "original"}, {"parameterisation": "riffle"}
+# The quick recipes train in the collapsed form: the same function and gradients, and at WRN-10-2's
+# 32-128 channels about 6x faster on a CPU than the FFT form.
+_QUICK = {"n_layers": 12, "parameterisation": "riffle", "form": "collapsed"}
+
+CIFAR_RECIPES = {
+    # quick profile: WRN-10-2 (one block per group), a short epoch on the CPU
+    "quick_teacher": CifarRecipe(wrn(10, 2), "WRN-10-2, dense (quick teacher)", 1, lr=0.05,
+                                 batch_size=64, schedule="cosine"),
+    "quick_scratch": CifarRecipe(wrn(10, 2), "WRN-10-2, all convs but the first → ACDC, from scratch",
+                                 1, "all_but_first", _QUICK, lr=0.05, batch_size=64, schedule="cosine",
+                                 structured_decay="flat"),
+    "quick_distilled": CifarRecipe(wrn(10, 2), "WRN-10-2, all convs but the first → ACDC, "
+                                   "attention transfer from quick_teacher", 1, "all_but_first", _QUICK,
+                                   lr=0.05, batch_size=64, schedule="cosine", structured_decay="flat",
+                                   teacher="quick_teacher"),
+    # the log, ResNet18 (E12–E15): SGD 0.1, momentum 0.9, wd 5e-4 everywhere, batch 128, crop+flip
+    "resnet18": CifarRecipe(resnet18, "ResNet18, dense", 79, schedule="constant", log_accuracy=0.91,
+                            source="E15's dense reference (≈91%); the log names no schedule: lr 0.1 "
+                                   "constant for the epochs it reports"),
+    "e12": CifarRecipe(resnet18, "ResNet18, 1×1 shortcuts → 12-layer ACDC", 40, "shortcuts",
+                       _ORIGINAL, schedule="constant", log_accuracy=0.82, source="E12, after ~40 epochs"),
+    "e13": CifarRecipe(resnet18, "ResNet18, 1×1 shortcuts → one ACDC layer", 50, "shortcuts",
+                       {"n_layers": 1, **_ORIGINAL}, schedule="constant", log_accuracy=0.85,
+                       source="E13, after 50 epochs"),
+    "e14": CifarRecipe(resnet18, "ResNet18, 1×1 shortcuts → 12-layer ACDC with the extra riffle", 70,
+                       "shortcuts", _RIFFLE, schedule="constant", log_accuracy=0.92,
+                       source="E14, after 70+ epochs"),
+    "e15": CifarRecipe(resnet18, "ResNet18, all convs but the first → ACDC", 79, "all_but_first",
+                       _RIFFLE, schedule="constant", log_accuracy=0.698, source="E15, after 79 epochs"),
+    # the log, WRN-40-2 with attention transfer (E19–E23): 200 epochs, ×0.2 at 60/120/160
+    "wrn40_2": CifarRecipe(wrn(40, 2), "WRN-40-2, dense (teacher)", 200,
+                           source="teacher of E19–E23; the log gives no figure for it"),
+    "e22": CifarRecipe(wrn(40, 2), "WRN-40-2, all convs but the first → separable ACDC (riffle), "
+                       "attention transfer", 150, "all_but_first", _RIFFLE, schedule_epochs=200,
+                       structured_decay="flat", teacher="wrn40_2", log_accuracy=0.915,
+                       source="E22, after 150 epochs"),
+    "e23_scratch": CifarRecipe(wrn(40, 2), "WRN-40-2, every conv (first too) → separable ACDC "
+                               "(original), from scratch", 200, "all", _ORIGINAL,
+                               structured_decay="flat", log_accuracy=1 - 0.1064,
+                               source="E23, full-rank 3×3 column (its ACDC-3×3 column is not built here)"),
+    "e23_distilled": CifarRecipe(wrn(40, 2), "WRN-40-2, every conv (first too) → separable ACDC "
+                                 "(original), attention transfer", 200, "all", _ORIGINAL,
+                                 structured_decay="flat", teacher="wrn40_2", log_accuracy=1 - 0.1013,
+                                 source="E23, full-rank 3×3 column"),
+    # the follow-up work: WRN-28-10, Cutout(16), structured decay scaled by the compression ratio
+    "wrn28_10": CifarRecipe(wrn(28, 10), "WRN-28-10, dense (teacher)", 200, cutout=16,
+                            log_accuracy=1 - 0.033, source="follow-up work, ≈3.3% error"),
+    "wrn28_10_acdc": CifarRecipe(wrn(28, 10), "WRN-28-10, all convs but the first → separable "
+                                 "12-layer ACDC, attention transfer", 200, "all_but_first", _ORIGINAL,
+                                 structured_decay="scaled", cutout=16, teacher="wrn28_10",
+                                 log_accuracy=1 - 0.0499, source="follow-up work, 4.99% error"),
+}
+
+
+def load_or_standin(dataset: str = "cifar10", root=None, download: bool = True,
+                    verify: bool = True) -> tuple[Dataset, Dataset, str]:
+    """``(train, test, note)``: ``dataset`` from :func:`acdc_core.data.load`, or, when it is
+    CIFAR-10 and neither on disk nor downloadable, the synthetic stand-in with ``note`` saying why
+    (empty when the real data loaded)."""
+    try:
+        return (*load(dataset, root=root, download=download, verify=verify), "")
+    except DataNotFoundError as error:
+        if dataset != "cifar10":
+            raise
+        train_set, test_set = load("cifar10_standin")
+        return train_set, test_set, f"CIFAR-10 is not available ({error}); using the {train_set.name.split(',')[0]}"
+
+
+@dataclass
+class Built:
+    """A recipe's network after surgery: the model, the dense network's parameter count, and the
+    surgery report (one record per replaced convolution)."""
+    model: nn.Module
+    dense_parameters: int
+    replaced: list[dict]
+
+    @property
+    def parameters(self) -> int:
+        return parameter_count(self.model)
+
+
+def build(name: str) -> Built:
+    """A fresh network of recipe ``name``, drawn from torch's RNG, with its convolutions replaced."""
+    check_choice("recipe", name, tuple(CIFAR_RECIPES))
+    recipe = CIFAR_RECIPES[name]
+    model = recipe.network()
+    dense = parameter_count(model)
+    replaced = replace_convolutions(model, recipe.substitute, **recipe.conv) if recipe.substitute else []
+    return Built(model, dense, replaced)
+
+
+def schedule_factor(recipe: CifarRecipe, steps_per_epoch: int) -> Callable[[int], float]:
+    """Learning-rate multiplier as a function of the batch index (for ``LambdaLR``)."""
+    check_choice("schedule", recipe.schedule, SCHEDULES)
+    total = (recipe.schedule_epochs or recipe.epochs) * steps_per_epoch
+    if recipe.schedule == "constant":
+        return lambda step: 1.0
+    if recipe.schedule == "cosine":
+        return lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total) / total))
+    milestones = [round(f * total) for f in (0.3, 0.6, 0.8)]
+    return lambda step: 0.2 ** sum(step >= m for m in milestones)
+
+
+@dataclass
+class Run:
+    """One trained recipe: name, seed, parameter counts, history, and the trained network."""
+    recipe: str
+    seed: int
+    parameters: int
+    dense_parameters: int
+    history: History
+    model: nn.Module
+
+
+def run(name: str, train_set: Dataset, test_set: Dataset, epochs: int | None = None, seed: int = 0,
+        device=None, checkpoint_dir: str | Path | None = None, teacher: nn.Module | None = None,
+        progress: bool = True) -> Run:
+    """Train recipe ``name`` for ``epochs`` (default the recipe's) from seed ``seed``.
+
+    A student recipe needs its teacher: ``teacher`` if given, else the teacher recipe is run
+    first with the same data, seed and ``checkpoint_dir`` (so a finished teacher checkpoint is
+    read, not trained again). With ``checkpoint_dir`` the run checkpoints there every epoch and
+    every 50 batches under a name made of recipe, data, epochs and seed, and resumes from it.
+    Inside a process group (``torchrun``) each process trains on its shard of every batch."""
+    check_choice("recipe", name, tuple(CIFAR_RECIPES))
+    recipe = CIFAR_RECIPES[name]
+    epochs = epochs or recipe.epochs
+    if recipe.teacher and teacher is None:
+        teacher = run(recipe.teacher, train_set, test_set, None if epochs == recipe.epochs else epochs,
+                      seed, device, checkpoint_dir, progress=progress).model
+    torch.manual_seed(seed)
+    built = build(name)
+    model = Distilled(built.model, teacher) if recipe.teacher else built.model
+    groups = parameter_groups(built.model, recipe.weight_decay, recipe.structured_decay or recipe.weight_decay,
+                              dense_parameters=built.dense_parameters)
+    optimiser = torch.optim.SGD(groups, lr=recipe.lr, momentum=recipe.momentum)
+    shard = distributed.shard()
+    train_batches = Batches(train_set, recipe.batch_size, shuffle=True, seed=seed, shard=shard,
+                            augment=cifar_augment(recipe.cutout))
+    test_batches = Batches(test_set, TEST_BATCH, shard=shard)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, schedule_factor(recipe, len(train_batches)))
+    title = f"{name} on {train_set.name}, {epochs} epochs, seed {seed}"
+    checkpoint = None
+    if checkpoint_dir:
+        slug = re.sub(r"[^a-z0-9]+", "-", f"{name} {train_set.name} e{epochs} s{seed}".lower()).strip("-")
+        checkpoint = Path(checkpoint_dir) / f"{slug}.pt"
+    history = train(model, train_batches, test_batches, optimiser, epochs, name=title,
+                    scheduler=scheduler, device=device, checkpoint=checkpoint, checkpoint_every=50,
+                    loss_fn=DistillationLoss(recipe.beta), progress=progress)
+    return Run(name, seed, built.parameters, built.dense_parameters, history, built.model)
+
+
+def main(argv=None) -> None:
+    """Train CIFAR-10 recipes into a checkpoint folder (each student's teacher first, unless its
+    checkpoint is there); the CIFAR notebook with the same ``checkpoint_dir`` then reads them.
+    Runs under ``torchrun --nproc-per-node N`` as well (each process takes 1/N of every batch)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__.split(";")[0])
+    parser.add_argument("runs", nargs="+", metavar="RECIPE[:SEED]",
+                        help=f"one of {', '.join(CIFAR_RECIPES)}, e.g. e22:0")
+    parser.add_argument("--dataset", default="cifar10", help="cifar10 or cifar10_standin")
+    parser.add_argument("--root", default=None, help="data folder (default $ACDC_DATA)")
+    parser.add_argument("--epochs", type=int, default=None, help="default: each recipe's own")
+    parser.add_argument("--train-images", type=int, default=0, help="use the first N (0: all)")
+    parser.add_argument("--test-images", type=int, default=0, help="use the first N (0: all)")
+    parser.add_argument("--checkpoint-dir", required=True)
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    args = parser.parse_args(argv)
+    for spec in args.runs:
+        check_choice("recipe", spec.partition(":")[0], tuple(CIFAR_RECIPES))
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if distributed.launched():
+        distributed.start()
+    train_set, test_set = load(args.dataset, root=args.root)
+    train_set, test_set = train_set.first(args.train_images), test_set.first(args.test_images)
+    for spec in args.runs:
+        name, _, seed = spec.partition(":")
+        result = run(name, train_set, test_set, args.epochs, int(seed or 0),
+                     checkpoint_dir=args.checkpoint_dir, progress=False)
+        final = result.history.final
+        if distributed.is_main():
+            print(f"{name} seed {seed or 0} on {train_set.name}: test accuracy "
+                  f"{final['test_accuracy']:.4f} after {final['epoch']} epochs, "
+                  f"{result.parameters:,} parameters", flush=True)
+
+
+if __name__ == "__main__":
+    main()
