@@ -165,8 +165,9 @@ def mnist_subset() -> tuple[Dataset, Dataset]:
 def cifar10_standin(train: int = 2000, test: int = 500, seed: int = 0) -> tuple[Dataset, Dataset]:
     """A generated stand-in with CIFAR-10's shapes (3×32×32 uint8, 10 classes), for running the
     CIFAR code where CIFAR-10 is absent. Not real images: class k is a sinusoidal grating at
-    orientation k·18°, in a random colour, frequency, phase and brightness, over a weaker grating
-    of random orientation and pixel noise. Every name says it is synthetic."""
+    orientation ±(k mod 5)·22.5° (sign at random, so a horizontal flip keeps the class) with 2–3
+    cycles per image for k < 5 and 5–6 for k ≥ 5, in a random colour, phase and brightness, over a
+    weaker grating of random orientation and pixel noise. Every name says it is synthetic."""
     generator = torch.Generator().manual_seed(seed)
 
     def draw(n: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -178,14 +179,17 @@ def cifar10_standin(train: int = 2000, test: int = 500, seed: int = 0) -> tuple[
             u = x * torch.cos(angle)[:, None, None] + y * torch.sin(angle)[:, None, None]
             return torch.sin(2 * torch.pi * cycles[:, None, None] * u / 32 + phase[:, None, None])
 
-        signal = grating(labels * torch.pi / 10, 2 + 3 * uniform(n), 2 * torch.pi * uniform(n))
+        sign = torch.randint(0, 2, (n,), generator=generator) * 2 - 1
+        angle = sign * (labels % 5) * torch.pi / 8
+        signal = grating(angle, 2 + 3 * (labels >= 5) + uniform(n), 2 * torch.pi * uniform(n))
         clutter = grating(torch.pi * uniform(n), 1 + 5 * uniform(n), 2 * torch.pi * uniform(n))
         colour = 0.2 + 0.8 * uniform(n, 3, 1, 1)
         image = (0.2 + 0.6 * uniform(n, 1, 1, 1) + 0.25 * colour * signal[:, None]
                  + 0.15 * clutter[:, None] + 0.08 * torch.randn(n, 3, 32, 32, generator=generator))
         return (image.clamp(0, 1) * 255).round().to(torch.uint8), labels
 
-    classes = tuple(f"grating at {18 * k}°" for k in range(10))
+    classes = tuple(f"grating at {'' if k % 5 in (0, 4) else '±'}{22.5 * (k % 5):g}°, "
+                    f"{'2-3' if k < 5 else '5-6'} cycles" for k in range(10))
     splits = []
     for split, n in (("train", train), ("test", test)):
         images, labels = draw(n)

@@ -93,12 +93,15 @@ def test_training_a_student_moves_only_the_student():
 
 
 def test_step_schedule_drops_at_60_120_160_of_200_epochs_and_cosine_ends_at_zero():
+    """Also: a shortened run keeps the schedule's shape."""
     factor = cifar.schedule_factor(cifar.CIFAR_RECIPES["e22"], steps_per_epoch=10)  # 150 of 200
     assert [factor(e * 10) for e in (0, 59, 60, 119, 120, 159, 160)] == pytest.approx(
         [1, 1, 0.2, 0.2, 0.04, 0.04, 0.008])
     cosine = cifar.schedule_factor(cifar.CIFAR_RECIPES["quick_teacher"], steps_per_epoch=10)
-    assert cosine(0) == 1 and cosine(10) == pytest.approx(0)
+    assert cosine(0) == 1 and cosine(15) == pytest.approx(0.5) and cosine(30) == pytest.approx(0)
     assert cifar.schedule_factor(cifar.CIFAR_RECIPES["e12"], 10)(399) == 1
+    shortened = cifar.schedule_factor(cifar.CIFAR_RECIPES["e22"], 10, epochs=15)  # 15 of 20
+    assert [shortened(s) for s in (59, 60, 120, 160)] == pytest.approx([1, 0.2, 0.04, 0.008])
 
 
 @pytest.mark.parametrize("name", ["e12", "e22", "e23_scratch", "quick_distilled"])
@@ -124,7 +127,7 @@ def test_a_student_run_trains_its_teacher_first_then_reads_it_from_the_checkpoin
     assert first.parameters < first.dense_parameters and first.history.resumed == 0
     again = cifar.run("quick_distilled", train_set, test_set, device="cpu", checkpoint_dir=tmp_path,
                       progress=False)
-    assert again.history.resumed == 1 and again.history.records == first.history.records
+    assert again.history.resumed == 3 and again.history.records == first.history.records
     for a, b in zip(first.model.state_dict().values(), again.model.state_dict().values()):
         assert torch.equal(a, b)
 

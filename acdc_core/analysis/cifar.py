@@ -19,7 +19,7 @@ from .. import distributed
 from ..batches import Batches, cifar_augment
 from ..checks import check_choice
 from ..conv import replace_convolutions
-from ..data import DataNotFoundError, Dataset, load
+from ..data import STANDIN_LABEL, DataNotFoundError, Dataset, load
 from ..distill import Distilled, DistillationLoss
 from ..escape import parameter_count
 from ..models.cifar import ResNet18, WideResNet
@@ -76,15 +76,15 @@ _ORIGINAL, _RIFFLE = {"parameterisation": "original"}, {"parameterisation": "rif
 _QUICK = {"n_layers": 12, "parameterisation": "riffle", "form": "collapsed"}
 
 CIFAR_RECIPES = {
-    # quick profile: WRN-10-2 (one block per group), a short epoch on the CPU
-    "quick_teacher": CifarRecipe(wrn(10, 2), "WRN-10-2, dense (quick teacher)", 1, lr=0.05,
+    # quick profile: WRN-10-2 (one block per group), three short epochs on the CPU
+    "quick_teacher": CifarRecipe(wrn(10, 2), "WRN-10-2, dense (quick teacher)", 3, lr=0.1,
                                  batch_size=64, schedule="cosine"),
     "quick_scratch": CifarRecipe(wrn(10, 2), "WRN-10-2, all convs but the first → ACDC, from scratch",
-                                 1, "all_but_first", _QUICK, lr=0.05, batch_size=64, schedule="cosine",
+                                 3, "all_but_first", _QUICK, lr=0.1, batch_size=64, schedule="cosine",
                                  structured_decay="flat"),
     "quick_distilled": CifarRecipe(wrn(10, 2), "WRN-10-2, all convs but the first → ACDC, "
-                                   "attention transfer from quick_teacher", 1, "all_but_first", _QUICK,
-                                   lr=0.05, batch_size=64, schedule="cosine", structured_decay="flat",
+                                   "attention transfer from quick_teacher", 3, "all_but_first", _QUICK,
+                                   lr=0.1, batch_size=64, schedule="cosine", structured_decay="flat",
                                    teacher="quick_teacher"),
     # the log, ResNet18 (E12–E15): SGD 0.1, momentum 0.9, wd 5e-4 everywhere, batch 128, crop+flip
     "resnet18": CifarRecipe(resnet18, "ResNet18, dense", 79, schedule="constant", log_accuracy=0.91,
@@ -136,7 +136,7 @@ def load_or_standin(dataset: str = "cifar10", root=None, download: bool = True,
         if dataset != "cifar10":
             raise
         train_set, test_set = load("cifar10_standin")
-        return train_set, test_set, f"CIFAR-10 is not available ({error}); using the {train_set.name.split(',')[0]}"
+        return train_set, test_set, f"CIFAR-10 is not available ({error}); using the {STANDIN_LABEL}"
 
 
 @dataclass
@@ -162,10 +162,12 @@ def build(name: str) -> Built:
     return Built(model, dense, replaced)
 
 
-def schedule_factor(recipe: CifarRecipe, steps_per_epoch: int) -> Callable[[int], float]:
-    """Learning-rate multiplier as a function of the batch index (for ``LambdaLR``)."""
+def schedule_factor(recipe: CifarRecipe, steps_per_epoch: int, epochs: int | None = None) -> Callable[[int], float]:
+    """Learning-rate multiplier as a function of the batch index (for ``LambdaLR``). A run of
+    other than the recipe's ``epochs`` stretches the schedule in proportion."""
     check_choice("schedule", recipe.schedule, SCHEDULES)
-    total = (recipe.schedule_epochs or recipe.epochs) * steps_per_epoch
+    plan = (recipe.schedule_epochs or recipe.epochs) * (epochs or recipe.epochs) / recipe.epochs
+    total = max(round(plan * steps_per_epoch), 1)
     if recipe.schedule == "constant":
         return lambda step: 1.0
     if recipe.schedule == "cosine":
@@ -211,7 +213,7 @@ def run(name: str, train_set: Dataset, test_set: Dataset, epochs: int | None = N
     train_batches = Batches(train_set, recipe.batch_size, shuffle=True, seed=seed, shard=shard,
                             augment=cifar_augment(recipe.cutout))
     test_batches = Batches(test_set, TEST_BATCH, shard=shard)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, schedule_factor(recipe, len(train_batches)))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, schedule_factor(recipe, len(train_batches), epochs))
     title = f"{name} on {train_set.name}, {epochs} epochs, seed {seed}"
     checkpoint = None
     if checkpoint_dir:
