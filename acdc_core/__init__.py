@@ -1,4 +1,5 @@
 """acdc_core: structured efficient linear layers (ACDC) for PyTorch, and the DCT they stand on."""
+from . import flops  # registers the ACDC operators' FLOP formulas with FlopCounterMode
 from .acdc import ACDC
 from .conv import SeparableACDCConv2d, replace_convolutions
 from .dct import dct, dct_matrix, dctn, idct, idctn

@@ -17,7 +17,7 @@ from torch import nn
 from torch.autograd.function import once_differentiable
 
 from .checks import check_choice, check_features, check_positive_int
-from .dct import dct, from_makhoul, idct, makhoul_order
+from .dct import counted, dct, from_makhoul, idct, makhoul_order
 from .escape import DenseEscape
 from .shuffle import inverse, permute, riffle
 
@@ -74,6 +74,24 @@ def _diagonal_grad(rotated_grad: torch.Tensor, rotated: torch.Tensor, n: int) ->
     return grad
 
 
+def _core_forward(v, a, pairs, bias):
+    """``irfft(conj(W) ⊙ D(W ⊙ rfft(a ⊙ v))) + bias`` (see :class:`_Core`)."""
+    n = v.shape[-1]
+    rotated = _rotate(torch.fft.rfft(v * a), n)
+    r = torch.fft.irfft(_scale_and_unrotate(rotated, pairs, n), n=n)
+    return r.add_(bias) if bias is not None else r
+
+
+def _core_backward(grad, v, a, pairs, need_d: bool):
+    """``(w, grad_d)``: the same pass on the gradient (before the ``a`` scaling) and, when asked,
+    the diagonal's gradient from the gradient's spectrum and the forward's, recomputed from v."""
+    n = v.shape[-1]
+    rotated_grad = _rotate(torch.fft.rfft(grad), n)
+    w = torch.fft.irfft(_scale_and_unrotate(rotated_grad, pairs, n), n=n)
+    grad_d = _diagonal_grad(rotated_grad, _rotate(torch.fft.rfft(v * a), n), n) if need_d else None
+    return w, grad_d
+
+
 class _Core(torch.autograd.Function):
     """``r = irfft(conj(W) ⊙ D(W ⊙ rfft(a ⊙ v))) + b`` on Makhoul-ordered rows.
 
@@ -81,41 +99,71 @@ class _Core(torch.autograd.Function):
     DCT-coefficient order.
     Saves one features-wide tensor, v; the backward is the same pass on the gradient (the middle
     ``C⁻¹ D C`` is symmetric), plus the diagonal's gradient from the gradient's spectrum and the
-    forward's, recomputed from v.
+    forward's, recomputed from v (half the memory of keeping it).
     """
 
     @staticmethod
     def forward(ctx, v, a, d, bias):
-        n = v.shape[-1]
         pairs = _scale_pairs(d)
-        rotated = _rotate(torch.fft.rfft(v * a), n)
-        r = torch.fft.irfft(_scale_and_unrotate(rotated, pairs, n), n=n)
-        if bias is not None:
-            r.add_(bias)
         ctx.save_for_backward(v, a, pairs)
         ctx.has_bias = bias is not None
-        return r
+        return _core_forward(v, a, pairs, bias)
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad):
         v, a, pairs = ctx.saved_tensors
-        n = v.shape[-1]
-        rotated_grad = _rotate(torch.fft.rfft(grad), n)
-        w = torch.fft.irfft(_scale_and_unrotate(rotated_grad, pairs, n), n=n)
         need_v, need_a, need_d, need_bias = ctx.needs_input_grad
-        grad_d = None
-        if need_d:  # the forward's spectrum is recomputed rather than kept: half the memory
-            grad_d = _diagonal_grad(rotated_grad, _rotate(torch.fft.rfft(v * a), n), n)
+        w, grad_d = _core_backward(grad, v, a, pairs, need_d)
         return (w * a if need_v else None,
                 (w * v).sum(0) if need_a else None,
                 grad_d,
                 grad.sum(0) if ctx.has_bias and need_bias else None)
 
 
+# The same pass as custom operators, for dispatch modes (FlopCounterMode counts them by the
+# formulas in acdc_core.flops): forward, and a backward returning every gradient but the bias's.
+@torch.library.custom_op("acdc::acdc_core", mutates_args=())
+def core_op(v: torch.Tensor, a: torch.Tensor, d: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    return _core_forward(v, a, _scale_pairs(d), bias)
+
+
+@torch.library.custom_op("acdc::acdc_core_backward", mutates_args=())
+def core_backward_op(grad: torch.Tensor, v: torch.Tensor, a: torch.Tensor,
+                     d: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    w, grad_d = _core_backward(grad, v, a, _scale_pairs(d), True)
+    return w * a, (w * v).sum(0), grad_d
+
+
+@core_op.register_fake
+def _(v, a, d, bias):
+    return torch.empty_like(v)
+
+
+@core_backward_op.register_fake
+def _(grad, v, a, d):
+    return torch.empty_like(v), torch.empty_like(a), torch.empty_like(d)
+
+
+def _core_op_context(ctx, inputs, output):
+    v, a, d, bias = inputs
+    ctx.save_for_backward(v, a, d)
+    ctx.has_bias = bias is not None
+
+
+def _core_op_backward(ctx, grad):
+    v, a, d = ctx.saved_tensors
+    grad_v, grad_a, grad_d = core_backward_op(grad, v, a, d)
+    return grad_v, grad_a, grad_d, grad.sum(0) if ctx.has_bias else None
+
+
+core_op.register_autograd(_core_op_backward, setup_context=_core_op_context)
+
+
 def acdc_core(v: torch.Tensor, a: torch.Tensor, d: torch.Tensor, bias: torch.Tensor | None = None):
-    """The fused layer on Makhoul-ordered input ``v`` (M, G, n) or (M, n): see :class:`_Core`."""
-    return _Core.apply(v, a, d, bias)
+    """The fused layer on Makhoul-ordered input ``v`` (M, G, n) or (M, n): see :class:`_Core`;
+    inside a dispatch mode, the same as the operator ``acdc::acdc_core``."""
+    return core_op(v, a, d, bias) if counted() else _Core.apply(v, a, d, bias)
 
 
 class ACDC(DenseEscape, nn.Module):

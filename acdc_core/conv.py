@@ -9,7 +9,6 @@ count says is cheaper for the input at hand.
 """
 from __future__ import annotations
 
-import math
 
 import torch
 import torch.nn.functional as F
@@ -18,15 +17,10 @@ from torch.utils.checkpoint import checkpoint as activation_checkpoint
 
 from .checks import check_choice, check_positive_int
 from .escape import parameter_count
+from .flops import acdc_mult_adds
 from .stack import StackedACDC
 
 FORMS = ("auto", "fft", "collapsed")
-
-
-def acdc_mult_adds(width: int, n_layers: int) -> float:
-    """Mult-adds of ``n_layers`` ACDC layers on one width-``width`` vector, by the follow-up
-    paper's convention: 4N + 5N·log2(N) per layer."""
-    return n_layers * (4 * width + 5 * width * math.log2(max(width, 2)))
 
 
 class SeparableACDCConv2d(nn.Module):

@@ -4,7 +4,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from acdc_core.conv import SeparableACDCConv2d, acdc_mult_adds
+from acdc_core.conv import SeparableACDCConv2d
+from acdc_core.flops import acdc_mult_adds
 
 
 def layer(cin, cout, **kwargs):
