@@ -11,11 +11,12 @@ so by a strict pairing of multiplications with additions they are about twice th
 operators cost one MA per real entry touched, as the follow-up counted its diagonals.
 
 Per length-n vector (log = log2):
-- DCT type 2 or 3 (``acdc::dct_plan``): one real FFT of n and one twiddle pass:
-  ``2.5 n log n + n``.
-- DCT type 1: a real FFT of the symmetric extension, length 2(n−1), and a scaling pass:
-  ``5 (n−1) log(2(n−1)) + n``.
-- DCT type 4: a complex FFT of length 2n and two modulation passes: ``10 n log(2n) + 2n``.
+- DCT (``acdc::dct_plan``, any norm, forward or inverse): its FFT plus ``2n`` for the two
+  elementwise passes every plan makes (a twiddle or modulation pass and a scaling pass):
+  type 2 or 3: one real FFT of n, ``2.5 n log n + 2n``; type 1: a real FFT of the symmetric
+  extension, length 2(n−1), ``5 (n−1) log(2(n−1)) + 2n``; type 4: a complex FFT of length 2n,
+  ``10 n log(2n) + 2n``. An unfused ACDC layer (the riffle parameterisation, the IDCT-first
+  order) is two such transforms, the same ``4n + 5 n log n`` as the fused pass below.
 - ACDC layer forward (``acdc::acdc_core``): the diagonal A, a real FFT, the twiddle rotation,
   the diagonal D with the inverse rotation, an inverse real FFT: ``4n + 5 n log n`` (the
   follow-up's per-layer figure).
@@ -49,9 +50,9 @@ def real_fft_mult_adds(length: int) -> float:
 def dct_mult_adds(n: int, kind: int = 2) -> float:
     """MA of one DCT (or inverse) of type ``kind`` on one length-``n`` vector."""
     if kind in (2, 3):
-        return real_fft_mult_adds(n) + n
+        return real_fft_mult_adds(n) + 2 * n
     if kind == 1:
-        return real_fft_mult_adds(2 * (n - 1)) + n
+        return real_fft_mult_adds(2 * (n - 1)) + 2 * n
     if kind == 4:
         return 2 * real_fft_mult_adds(2 * n) + 2 * n
     raise ValueError(f"kind must be one of 1, 2, 3, 4, got {kind!r}")

@@ -1,0 +1,169 @@
+"""Per-layer parameters and multiply-adds of any model at an input shape, in the FFT form and the
+dense form of every structured layer, with the form inference would choose, and a switch that
+puts a model in those forms.
+
+Units: multiply-adds (MA, the log's unit; FFTs by the convention of :mod:`acdc_core.flops`);
+FLOPs = 2 × MA. Counted units are ``nn.Linear``, ``nn.Conv2d``, :class:`~acdc_core.ACDC`,
+:class:`~acdc_core.StackedACDC` and :class:`~acdc_core.SeparableACDCConv2d`; elementwise layers
+(BatchNorm, ReLU, pooling, biases) cost nothing here, as in the log's tables and in
+``FlopCounterMode``. Their parameters are one "other" row, so the parameter total is every
+parameter of the model. The dense form of a structured layer multiplies by its collapsed weight,
+computed once ahead of inference (not counted per input).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from ..acdc import ACDC
+from ..conv import SeparableACDCConv2d
+from ..escape import parameter_count
+from ..flops import acdc_mult_adds
+from ..stack import StackedACDC
+from ..checks import check_choice
+
+UNITS = (nn.Linear, nn.Conv2d, ACDC, StackedACDC, SeparableACDCConv2d)
+FORCE = (None, "fft", "dense")
+
+
+@dataclass
+class LayerCost:
+    """One counted layer (``name`` "" for the model itself): ``fft`` and ``dense`` are its MA per
+    forward pass of the whole input in each form (equal for dense layers), ``form`` the one
+    counted (``"dense"`` for dense layers)."""
+    name: str
+    kind: str
+    parameters: int
+    fft: float
+    dense: float
+    form: str
+    structured: bool = True
+
+    @property
+    def mult_adds(self) -> float:
+        return self.fft if self.form == "fft" else self.dense
+
+    def row(self) -> dict:
+        return {"layer": self.name, "kind": self.kind, "params": self.parameters,
+                "MA fft form": self.fft, "MA dense form": self.dense, "form": self.form,
+                "MA": self.mult_adds}
+
+
+def _stack_mult_adds(stack: StackedACDC, rows: int) -> float:
+    """MA of a stack on ``rows`` vectors: every layer on every block, plus linear adapters."""
+    per_row = (stack.padded_width // stack.block_size) * acdc_mult_adds(stack.block_size, stack.n_layers)
+    adapters = sum(m.in_features * m.out_features for m in (stack.grow_linear, stack.shrink_linear) if m)
+    return rows * (per_row + adapters)
+
+
+def _is_linear(stack: StackedACDC) -> bool:
+    return not (stack.relu or stack.batchnorm)
+
+
+def _cost(name: str, module: nn.Module, x: torch.Tensor, y: torch.Tensor, force) -> LayerCost:
+    params = parameter_count(module)
+    if isinstance(module, nn.Linear):
+        ma = math.prod(x.shape[:-1]) * module.in_features * module.out_features
+        return LayerCost(name, "Linear", params, ma, ma, "dense", structured=False)
+    if isinstance(module, nn.Conv2d):
+        kh, kw = module.kernel_size
+        ma = y.numel() * (module.in_channels // module.groups) * kh * kw
+        kind = "Conv2d depthwise" if module.groups == module.in_channels > 1 else "Conv2d"
+        return LayerCost(name, f"{kind} {kh}×{kw}", params, ma, ma, "dense", structured=False)
+    if isinstance(module, SeparableACDCConv2d):
+        kh, kw = module.kernel_size
+        pixels = y.shape[0] * y.shape[2] * y.shape[3]
+        depthwise = pixels * module.in_channels * kh * kw
+        fft = depthwise + _stack_mult_adds(module.pointwise, pixels)
+        dense = depthwise + pixels * module.in_channels * module.out_channels
+        kind = f"separable ACDC {kh}×{kw}, {module.pointwise.n_layers} layers"
+    elif isinstance(module, StackedACDC):
+        rows = math.prod(x.shape[:-1])
+        fft = _stack_mult_adds(module, rows)
+        dense = rows * module.in_features * module.out_features if _is_linear(module) else math.inf
+        kind = f"StackedACDC, {module.n_layers} layers" + ("" if _is_linear(module) else " (nonlinear)")
+    else:  # ACDC
+        rows = math.prod(x.shape[:-1])
+        fft = rows * (module.features // module.block_size) * acdc_mult_adds(module.block_size)
+        dense = rows * module.features ** 2
+        kind = "ACDC"
+    form = force or ("dense" if dense < fft else "fft")
+    if form == "dense" and math.isinf(dense):
+        form = "fft"  # a nonlinear stack has no dense form
+    return LayerCost(name, kind, params, fft, dense, form)
+
+
+def layer_costs(model: nn.Module, example: torch.Tensor, force: str | None = None) -> list[LayerCost]:
+    """Run ``model`` once on ``example`` (no gradient, eval mode, restored afterwards) and cost
+    every counted unit, outermost first (a unit inside another is not counted again; a unit
+    called twice is counted at its first call); the last row, "other", holds every parameter
+    outside the units (BatchNorm's, say) at no cost.
+
+    ``force``: None (each structured layer in its cheaper form), ``"fft"`` or ``"dense"``."""
+    check_choice("force", force, FORCE)
+    units, inside = [], set()
+    for name, module in model.named_modules():
+        if isinstance(module, UNITS) and id(module) not in inside:
+            units.append((name, module))
+            inside.update(id(m) for m in module.modules())
+    seen: dict[int, tuple] = {}
+
+    def record(module, args, output) -> None:  # a hook that returns nothing keeps the output
+        seen.setdefault(id(module), (args[0], output))
+
+    hooks = [m.register_forward_hook(record) for _, m in units]
+    was_training = model.training
+    try:
+        with torch.no_grad():
+            model.eval()
+            model(example)
+    finally:
+        model.train(was_training)
+        for hook in hooks:
+            hook.remove()
+    rows = [_cost(name, m, *seen[id(m)], force) for name, m in units if id(m) in seen]
+    counted = {id(p) for _, m in units if id(m) in seen for p in m.parameters()}
+    other = sum(p.numel() * (2 if p.is_complex() else 1) for p in model.parameters() if id(p) not in counted)
+    rows.append(LayerCost("other", "BatchNorm and others (not counted)", other, 0, 0, "dense",
+                          structured=False))
+    return rows
+
+
+def totals(costs: list[LayerCost]) -> dict:
+    """Parameters, and MA and FLOPs (= 2 × MA) in the chosen forms, all forms FFT, all dense."""
+    ma = sum(c.mult_adds for c in costs)
+    return {"parameters": sum(c.parameters for c in costs), "MA": ma, "FLOPs": 2 * ma,
+            "MA all fft": sum(c.fft for c in costs), "MA all dense": sum(c.dense for c in costs)}
+
+
+def use_cheaper_forms(model: nn.Module, example: torch.Tensor) -> list[dict]:
+    """Switch every structured layer of ``model`` to the form :func:`layer_costs` chooses for
+    ``example``: a separable conv's ``form`` (``"collapsed"`` or ``"fft"``), an ACDC layer's
+    ``impl`` (``"dense"`` or ``"fft"``); a linear stack whose dense form is cheaper is replaced
+    by an ``nn.Linear`` holding its collapsed weight (an inference copy: its diagonals are gone).
+    Returns one record per structured layer: name, form."""
+    records = []
+    for cost in layer_costs(model, example):
+        if not cost.structured:
+            continue
+        module = model.get_submodule(cost.name)
+        if isinstance(module, SeparableACDCConv2d):
+            module.form = "collapsed" if cost.form == "dense" else "fft"
+        elif isinstance(module, ACDC):
+            module.impl = cost.form
+        elif cost.form == "dense":  # a linear StackedACDC
+            if not cost.name:
+                raise ValueError("the model itself is a stack whose dense form is cheaper: "
+                                 "use its effective_weight() and effective_bias() directly")
+            with torch.no_grad():
+                linear = nn.Linear(module.in_features, module.out_features, dtype=module.dtype,
+                                   device=module.device)
+                linear.weight.copy_(module.effective_weight())
+                linear.bias.copy_(module.effective_bias())
+            parent, _, child = cost.name.rpartition(".")
+            setattr(model.get_submodule(parent), child, linear)
+        records.append({"layer": cost.name, "form": cost.form})
+    return records

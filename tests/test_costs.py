@@ -1,0 +1,84 @@
+"""Per-layer cost tables: a hand count of a small network, totals against the parameters and
+against FlopCounterMode, and switching a model to the cheaper forms without changing its output."""
+import pytest
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from acdc_core import ACDC, SeparableACDCConv2d, StackedACDC
+from acdc_core.analysis.costs import layer_costs, totals, use_cheaper_forms
+from acdc_core.analysis.cifar import build
+from acdc_core.flops import acdc_mult_adds
+
+
+def small_network():
+    torch.manual_seed(0)
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU(),
+        SeparableACDCConv2d(8, 16, 3, padding=1, stride=2, n_layers=2, bias=False),
+        nn.Flatten(), nn.Linear(16 * 2 * 2, 32), nn.ReLU(), StackedACDC(32, 32, 4), nn.Linear(32, 10)
+    ).double()
+
+
+def test_a_small_network_by_hand():
+    costs = layer_costs(small_network(), torch.randn(1, 3, 4, 4, dtype=torch.float64))
+    by_name = {c.name: c for c in costs}
+    # conv 3->8, 3x3, 4x4 output: 16 pixels x 8 out x 27
+    assert by_name["0"].mult_adds == 16 * 8 * 27 and by_name["0"].parameters == 8 * 27
+    # separable 8->16, stride 2: 2x2 output pixels; depthwise 8 x 9 per pixel; stack at width 16
+    sep = by_name["3"]
+    assert sep.fft == 4 * (8 * 9 + 2 * (4 * 16 + 5 * 16 * 4))
+    assert sep.dense == 4 * (8 * 9 + 8 * 16) and sep.form == "dense"
+    assert sep.parameters == 8 * 9 + 2 * 2 * 16
+    assert by_name["5"].mult_adds == 64 * 32 and by_name["8"].mult_adds == 32 * 10
+    stack = by_name["7"]
+    assert stack.fft == 4 * (4 * 32 + 5 * 32 * 5) and stack.dense == 32 * 32
+    assert by_name["other"].parameters == 16  # BatchNorm's weight and bias
+    assert [c.name for c in costs] == ["0", "3", "5", "7", "8", "other"]  # nothing inside a unit twice
+
+
+@pytest.mark.parametrize("name", ["e23_scratch", "e15", "quick_scratch"])
+def test_totals_hold_every_parameter_and_match_flop_counter_mode(name):
+    built = build(name)
+    model, x = built.model.eval(), torch.randn(2, 3, 32, 32)
+    costs = layer_costs(model, x, force="fft")
+    total = totals(costs)
+    assert total["parameters"] == sum(p.numel() for p in model.parameters()) == built.parameters
+    for m in model.modules():
+        if isinstance(m, SeparableACDCConv2d):
+            m.form = "fft"
+    with FlopCounterMode(display=False) as mode, torch.no_grad():
+        model(x)
+    assert mode.get_total_flops() == pytest.approx(2 * total["MA all fft"], rel=1e-9)
+    assert total["MA"] == total["MA all fft"] and total["FLOPs"] == 2 * total["MA"]
+
+
+def test_switching_to_the_cheaper_forms_keeps_the_output_and_the_counted_cost():
+    model = small_network().eval()
+    x = torch.randn(3, 3, 4, 4, dtype=torch.float64)
+    before = model(x)
+    chosen = totals(layer_costs(model, x))
+    records = use_cheaper_forms(model, x)
+    assert {r["layer"]: r["form"] for r in records} == {"3": "dense", "7": "dense"}
+    assert model[3].form == "collapsed" and type(model[7]) is nn.Linear
+    assert torch.allclose(model(x), before)
+    with FlopCounterMode(display=False) as mode, torch.no_grad():
+        model(x)
+    # per call the collapsed conv multiplies its stack out: the identity's 8 rows, and a zero row
+    # twice (for the bias, and inside effective_weight)
+    collapse = (8 + 2) * acdc_mult_adds(16, 2)
+    assert mode.get_total_flops() == pytest.approx(2 * (chosen["MA"] + collapse))
+
+
+def test_acdc_layers_switch_their_impl_and_bad_options_are_refused():
+    model = nn.Sequential(ACDC(16), nn.ReLU(), ACDC(1024)).double()
+    x = torch.randn(2, 1024, dtype=torch.float64)
+    with pytest.raises(ValueError, match="ACDC\\(16\\) expects"):
+        layer_costs(model, x)
+    model = nn.Sequential(ACDC(16), nn.ReLU(), nn.Linear(16, 16)).double()
+    x = torch.randn(2, 16, dtype=torch.float64)
+    before = model(x)
+    assert use_cheaper_forms(model, x) == [{"layer": "0", "form": "dense"}]
+    assert model[0].impl == "dense" and torch.allclose(model(x), before)
+    with pytest.raises(ValueError, match="force must be one of"):
+        layer_costs(model, x, force="collapsed")
