@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from ..acdc import ACDC
 from ..conv import SeparableACDCConv2d
@@ -137,6 +138,36 @@ def totals(costs: list[LayerCost]) -> dict:
     ma = sum(c.mult_adds for c in costs)
     return {"parameters": sum(c.parameters for c in costs), "MA": ma, "FLOPs": 2 * ma,
             "MA all fft": sum(c.fft for c in costs), "MA all dense": sum(c.dense for c in costs)}
+
+
+class _ReluCounter(TorchDispatchMode):
+    """Counts the elements every ReLU produces."""
+
+    def __init__(self):
+        super().__init__()
+        self.elements = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        if func.overloadpacket in (torch.ops.aten.relu, torch.ops.aten.relu_):
+            self.elements += out.numel()
+        return out
+
+
+def log_convention_extras(model: nn.Module, example: torch.Tensor) -> dict:
+    """What the log's counter (and the follow-up's) added to the multiply-adds, for ``example``'s
+    batch: ``{"relu": one per ReLU output, "bias": one per nn.Linear bias entry}``. Its counter
+    saw only ReLU *modules*: networks written with ``F.relu`` had none counted."""
+    counter = _ReluCounter()
+    was_training = model.training
+    try:
+        with torch.no_grad(), counter:
+            model.eval()
+            model(example)
+    finally:
+        model.train(was_training)
+    biases = sum(m.bias.numel() for m in model.modules() if isinstance(m, nn.Linear) and m.bias is not None)
+    return {"relu": counter.elements, "bias": example.shape[0] * biases}
 
 
 def use_cheaper_forms(model: nn.Module, example: torch.Tensor) -> list[dict]:
