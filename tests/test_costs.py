@@ -82,3 +82,20 @@ def test_acdc_layers_switch_their_impl_and_bad_options_are_refused():
     assert model[0].impl == "dense" and torch.allclose(model(x), before)
     with pytest.raises(ValueError, match="force must be one of"):
         layer_costs(model, x, force="collapsed")
+
+
+def test_the_logs_dense_totals_are_reproduced_under_its_counting_convention():
+    """The log's counter added one operation per ReLU-module output and per Linear bias entry; its
+    WRN used ReLU modules, its ResNet18 F.relu (not seen)."""
+    from acdc_core.analysis.costs import log_convention_extras
+    from acdc_core.models.cifar import ResNet18, WideResNet
+
+    x = torch.zeros(1, 3, 32, 32)
+    wrn = WideResNet(40, 2)
+    total, extras = totals(layer_costs(wrn, x)), log_convention_extras(wrn, x)
+    assert f"{total['MA'] + extras['relu'] + extras['bias']:.5E}" == "3.28304E+08"
+    assert f"{total['parameters']:.5E}" == "2.24355E+06"
+    resnet = ResNet18()
+    total, extras = totals(layer_costs(resnet, x)), log_convention_extras(resnet, x)
+    assert f"{total['MA'] + extras['bias']:.5E}" == "5.55423E+08"
+    assert f"{total['parameters']:.5E}" == "1.11740E+07"
