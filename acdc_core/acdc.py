@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.autograd.function import once_differentiable
 
+from . import backend
 from .checks import check_choice, check_features, check_positive_int
 from .dct import counted, dct, from_makhoul, idct, makhoul_order
 from .escape import DenseEscape
@@ -160,10 +161,43 @@ def _core_op_backward(ctx, grad):
 core_op.register_autograd(_core_op_backward, setup_context=_core_op_context)
 
 
+class _KernelCore(torch.autograd.Function):
+    """:class:`_Core` with the Triton kernel (``acdc_core.triton_core``) for the two passes; the
+    diagonal's gradient still comes from torch.fft spectra."""
+
+    @staticmethod
+    def forward(ctx, v, a, d, bias, kernel):
+        ctx.save_for_backward(v, a, d)
+        ctx.has_bias, ctx.kernel = bias is not None, kernel
+        return kernel.core_pass(v, a, d, bias)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        v, a, d = ctx.saved_tensors
+        n = v.shape[-1]
+        need_v, need_a, need_d, need_bias, _ = ctx.needs_input_grad
+        w = ctx.kernel.core_pass(grad.contiguous(), None, d)
+        grad_d = None
+        if need_d:
+            grad_d = _diagonal_grad(_rotate(torch.fft.rfft(grad), n), _rotate(torch.fft.rfft(v * a), n), n)
+        return (w * a if need_v else None,
+                (w * v).sum(0) if need_a else None,
+                grad_d,
+                grad.sum(0) if ctx.has_bias and need_bias else None,
+                None)
+
+
 def acdc_core(v: torch.Tensor, a: torch.Tensor, d: torch.Tensor, bias: torch.Tensor | None = None):
-    """The fused layer on Makhoul-ordered input ``v`` (M, G, n) or (M, n): see :class:`_Core`;
-    inside a dispatch mode, the same as the operator ``acdc::acdc_core``."""
-    return core_op(v, a, d, bias) if counted() else _Core.apply(v, a, d, bias)
+    """The fused layer on Makhoul-ordered input ``v`` (M, G, n) or (M, n): see :class:`_Core`.
+    Inside a dispatch mode, the operator ``acdc::acdc_core``; on CUDA for supported shapes (or when
+    forced, see :mod:`acdc_core.backend`), the Triton kernel."""
+    if counted():
+        return core_op(v, a, d, bias)
+    kernel = backend.kernel_for(v)
+    if kernel is not None:
+        return _KernelCore.apply(v, a, d, bias, kernel)
+    return _Core.apply(v, a, d, bias)
 
 
 class ACDC(DenseEscape, nn.Module):

@@ -1,0 +1,45 @@
+"""Which implementation runs the fused ACDC pass: ``"auto"`` (the Triton kernel on CUDA for the
+shapes it supports, torch.fft otherwise), ``"torch"`` or ``"triton"`` (forced; on the CPU only
+under ``TRITON_INTERPRET=1``). Triton is optional (the ``gpu`` extra)."""
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+
+import torch
+
+from .checks import check_choice
+
+BACKENDS = ("auto", "torch", "triton")
+_current = ["auto"]
+
+
+@contextlib.contextmanager
+def use(name: str):
+    """Run the ACDC pass with backend ``name`` inside the ``with`` block."""
+    check_choice("backend", name, BACKENDS)
+    previous, _current[0] = _current[0], name
+    try:
+        yield
+    finally:
+        _current[0] = previous
+
+
+def triton_available() -> bool:
+    return importlib.util.find_spec("triton") is not None
+
+
+def kernel_for(v: torch.Tensor):
+    """The Triton kernel module when it should run on rows ``v``, else None (torch.fft)."""
+    name = _current[0]
+    if name == "torch" or (name == "auto" and not (v.is_cuda and triton_available())):
+        return None
+    if not triton_available():
+        raise RuntimeError("backend 'triton' needs the triton package: pip install -e .[gpu]")
+    from . import triton_core
+
+    if triton_core.supported(v):
+        return triton_core
+    if name == "triton":
+        triton_core.core_pass(v, None, v.new_ones(v.shape[-1]))  # raises, saying what it takes
+    return None

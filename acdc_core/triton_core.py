@@ -1,0 +1,131 @@
+"""The fused ACDC pass as one Triton kernel: a row goes through its DFT, the per-frequency
+rotate–scale–rotate-back step and the inverse DFT without leaving on-chip memory.
+
+No FFT primitive is needed. A length-N DFT with N = N1·N2 is two small matrix products on the row
+laid out as an (N1, N2) tile: ``S = ((F1 @ A) ⊙ T) @ F2`` with ``T[k1, n2] = W_N^(n2·k1)``, where
+``S[k1, k2]`` is frequency ``k1 + N1·k2``; the inverse is ``A = Re(conj(F1) @ ((Y @ conj(F2)) ⊙
+conj(T))) / N``. In Makhoul order the middle ``C⁻¹ D C`` is local per frequency on the whole
+spectrum (see :func:`_frequency_tiles`), so a layer is twelve ``tl.dot``s of N1- and N2-sized
+tiles. Rows are Makhoul-ordered (as :func:`acdc_core.acdc.acdc_core` takes them); float32.
+
+Import this module only where Triton may run: on CUDA, or on the CPU under ``TRITON_INTERPRET=1``
+(set before the import), which the tests use.
+"""
+from __future__ import annotations
+
+import functools
+import math
+
+import torch
+import triton
+import triton.language as tl
+
+MIN_WIDTH, MAX_WIDTH = 256, 4096  # tl.dot needs tiles of at least 16; 64×64 tiles fit on chip
+
+
+def supported(v: torch.Tensor) -> bool:
+    """Whether the kernel takes rows ``v`` (M, n) or (M, G, n): float32, n a power of two in
+    [256, 4096]."""
+    n = v.shape[-1]
+    return v.dtype == torch.float32 and MIN_WIDTH <= n <= MAX_WIDTH and n & (n - 1) == 0
+
+
+def _split(n: int) -> tuple[int, int]:
+    n1 = 2 ** (int(math.log2(n)) // 2)
+    return n1, n // n1
+
+
+@functools.lru_cache(maxsize=32)
+def _dft_tiles(n: int, device: torch.device) -> tuple[torch.Tensor, ...]:
+    """F1 and F2 (real, imaginary) and T (real, imaginary) for width n, float32 on ``device``."""
+    n1, n2 = _split(n)
+
+    def dft(m):
+        return torch.exp(-2j * math.pi * torch.outer(torch.arange(m), torch.arange(m)).double() / m)
+
+    t = torch.exp(-2j * math.pi * torch.outer(torch.arange(n1), torch.arange(n2)).double() / n)
+    parts = [z for m in (dft(n1), dft(n2), t) for z in (m.real, m.imag)]
+    return tuple(p.float().contiguous().to(device) for p in parts)
+
+
+@functools.lru_cache(maxsize=32)
+def _frequency_tiles(n: int, device: torch.device) -> tuple[torch.Tensor, ...]:
+    """Per frequency k, in the (k1, k2) tile layout: the twiddle W (real, imaginary) and the
+    indices of the two diagonal entries that scale its real and imaginary parts.
+
+    For k <= n/2 that is W_k = e^{-iπk/2n} with (d[k], d[n-k]), as the half-spectrum code has it;
+    above n/2 the Hermitian partner's step, conjugated: conj(W_{n-k}) with (d[n-k], d[k]), so the
+    spectrum stays Hermitian and the inverse real."""
+    k = torch.arange(n)
+    low, mirror = k <= n // 2, (n - k) % n
+    w = torch.where(low, torch.exp(-1j * math.pi * k.double() / (2 * n)),
+                    torch.exp(1j * math.pi * mirror.double() / (2 * n)))
+    n1, n2 = _split(n)
+
+    def tile(c):  # c[k1 + n1*k2] at [k1, k2]
+        return c.reshape(n2, n1).T.contiguous().to(device)
+
+    return (tile(w.real.float()), tile(w.imag.float()), tile(torch.where(low, k, mirror)),
+            tile(torch.where(low, mirror, k)))
+
+
+@triton.jit
+def _acdc_kernel(v_ptr, out_ptr, a_ptr, bias_ptr, p_ptr, q_ptr, f1r_ptr, f1i_ptr, f2r_ptr, f2i_ptr,
+                 tr_ptr, ti_ptr, wr_ptr, wi_ptr, G, HAS_A: tl.constexpr, HAS_BIAS: tl.constexpr,
+                 N1: tl.constexpr, N2: tl.constexpr):
+    row = tl.program_id(0)
+    group = row % G
+    N: tl.constexpr = N1 * N2
+    grid = tl.arange(0, N1)[:, None] * N2 + tl.arange(0, N2)[None, :]
+    square1 = tl.arange(0, N1)[:, None] * N1 + tl.arange(0, N1)[None, :]
+    square2 = tl.arange(0, N2)[:, None] * N2 + tl.arange(0, N2)[None, :]
+    x = tl.load(v_ptr + row * N + grid)
+    if HAS_A:
+        x = x * tl.load(a_ptr + group * N + grid)
+    f1r, f1i = tl.load(f1r_ptr + square1), tl.load(f1i_ptr + square1)
+    f2r, f2i = tl.load(f2r_ptr + square2), tl.load(f2i_ptr + square2)
+    tr, ti = tl.load(tr_ptr + grid), tl.load(ti_ptr + grid)
+    # forward DFT: ((F1 @ x) ⊙ T) @ F2
+    pr = tl.dot(f1r, x, input_precision="ieee")
+    pi = tl.dot(f1i, x, input_precision="ieee")
+    qr, qi = pr * tr - pi * ti, pr * ti + pi * tr
+    sr = tl.dot(qr, f2r, input_precision="ieee") - tl.dot(qi, f2i, input_precision="ieee")
+    si = tl.dot(qr, f2i, input_precision="ieee") + tl.dot(qi, f2r, input_precision="ieee")
+    # per frequency: rotate by W, scale real and imaginary parts, rotate back
+    wr, wi = tl.load(wr_ptr + grid), tl.load(wi_ptr + grid)
+    zr = (wr * sr - wi * si) * tl.load(p_ptr + group * N + grid)
+    zi = (wr * si + wi * sr) * tl.load(q_ptr + group * N + grid)
+    yr, yi = wr * zr + wi * zi, wr * zi - wi * zr
+    # inverse DFT, real part: Re(conj(F1) @ ((Y @ conj(F2)) ⊙ conj(T))) / N
+    rr = tl.dot(yr, f2r, input_precision="ieee") + tl.dot(yi, f2i, input_precision="ieee")
+    ri = tl.dot(yi, f2r, input_precision="ieee") - tl.dot(yr, f2i, input_precision="ieee")
+    ur, ui = rr * tr + ri * ti, ri * tr - rr * ti
+    out = (tl.dot(f1r, ur, input_precision="ieee") + tl.dot(f1i, ui, input_precision="ieee")) / N
+    if HAS_BIAS:
+        out += tl.load(bias_ptr + group * N + grid)
+    tl.store(out_ptr + row * N + grid, out)
+
+
+def core_pass(v: torch.Tensor, a: torch.Tensor | None, d: torch.Tensor,
+              bias: torch.Tensor | None = None) -> torch.Tensor:
+    """``irfft(conj(W) ⊙ D(W ⊙ rfft(a ⊙ v))) + bias`` on Makhoul-ordered rows ``v`` (M, n) or
+    (M, G, n), with ``a``, ``d``, ``bias`` of shape (n,) or (G, n) (``a`` None: no scaling), by
+    the kernel: what :func:`acdc_core.acdc._core_forward` computes with torch.fft."""
+    if not supported(v):
+        raise ValueError(f"the Triton ACDC kernel takes float32 rows of a power-of-two width in "
+                         f"[{MIN_WIDTH}, {MAX_WIDTH}], got {v.dtype} rows of width {v.shape[-1]}")
+    n = v.shape[-1]
+    groups = v.shape[1] if v.ndim == 3 else 1
+    rows = v.reshape(-1, n).contiguous()
+    out = torch.empty_like(rows)
+    wr, wi, p_index, q_index = _frequency_tiles(n, v.device)
+    d_rows = d.reshape(groups, n)
+    p = d_rows[:, p_index].contiguous()
+    q = d_rows[:, q_index].contiguous()
+    tiles = _dft_tiles(n, v.device)
+    n1, n2 = _split(n)
+    _acdc_kernel[(rows.shape[0],)](
+        rows, out, a.reshape(groups, n).contiguous() if a is not None else rows,
+        bias.reshape(groups, n).contiguous() if bias is not None else rows, p, q, *tiles, wr, wi,
+        groups, HAS_A=a is not None, HAS_BIAS=bias is not None, N1=n1, N2=n2)
+    return out.reshape(v.shape)

@@ -1,0 +1,75 @@
+"""The Triton kernel of the fused ACDC pass against the torch.fft path and dense products: on CUDA
+when present, else on the CPU under the Triton interpreter (TRITON_INTERPRET=1, set before the
+kernel module is first imported)."""
+import os
+
+import pytest
+import torch
+
+pytest.importorskip("triton")
+if not torch.cuda.is_available():
+    os.environ.setdefault("TRITON_INTERPRET", "1")
+
+from acdc_core import ACDC, StackedACDC, backend  # noqa: E402
+from acdc_core.acdc import _core_forward, _scale_pairs  # noqa: E402
+from acdc_core import triton_core  # noqa: E402
+
+DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
+
+
+@pytest.mark.parametrize("shape, groups", [((5, 256), None), ((3, 4, 512), 4), ((2, 1024), None),
+                                           ((2, 2048), None)])
+def test_the_kernel_equals_the_torch_fft_pass(shape, groups):
+    torch.manual_seed(0)
+    n = shape[-1]
+    per = (groups, n) if groups else (n,)
+    v = torch.randn(shape, device=DEVICE)
+    a, d, b = (torch.randn(per, device=DEVICE) for _ in range(3))
+    expected = _core_forward(v.double(), a.double(), _scale_pairs(d.double()), b.double())
+    assert torch.allclose(triton_core.core_pass(v, a, d, b).double(), expected, atol=2e-5, rtol=1e-5)
+    plain = _core_forward(v.double(), torch.ones_like(a).double(), _scale_pairs(d.double()), None)
+    assert torch.allclose(triton_core.core_pass(v, None, d).double(), plain, atol=2e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("block_size", [None, 256])
+def test_a_layer_on_the_kernel_matches_its_dense_matrix_and_the_fft_path_gradients(block_size):
+    torch.manual_seed(1)
+    layer = ACDC(512, block_size=block_size, bias=True, device=DEVICE)
+    with torch.no_grad():
+        layer.bias.normal_()
+    x = torch.randn(6, 512, device=DEVICE, requires_grad=True)
+    reference = layer(x)
+    reference.square().sum().backward()
+    grads = [x.grad.clone()] + [p.grad.clone() for p in layer.parameters()]
+    x.grad = None
+    layer.zero_grad()
+    with backend.use("triton"):
+        y = layer(x)
+        y.square().sum().backward()
+    dense = x.detach().double() @ layer.double().effective_weight().T + layer.effective_bias()
+    layer.float()
+    assert torch.allclose(y.double(), dense, atol=1e-4)
+    assert torch.allclose(y, reference, atol=1e-5)
+    for ours, theirs in zip([x.grad] + [p.grad for p in layer.parameters()], grads):
+        assert torch.allclose(ours, theirs, atol=1e-4, rtol=1e-4)
+
+
+def test_a_stack_runs_every_layer_on_the_kernel():
+    torch.manual_seed(2)
+    stack = StackedACDC(256, 256, 3, relu=True, device=DEVICE)
+    x = torch.randn(4, 256, device=DEVICE)
+    with backend.use("triton"):
+        y = stack(x)
+    assert torch.allclose(y, stack(x), atol=1e-5)
+
+
+def test_the_backend_switch_and_its_errors():
+    v = torch.randn(2, 100)
+    assert backend.kernel_for(torch.randn(2, 256)) is (triton_core if DEVICE == "cuda" else None)
+    with backend.use("torch"):
+        assert backend.kernel_for(torch.randn(2, 256)) is None
+    with backend.use("triton"), pytest.raises(ValueError, match="power-of-two width in \\[256, 4096\\].*width 100"):
+        backend.kernel_for(v)
+    with pytest.raises(ValueError, match="backend must be one of"):
+        with backend.use("cuda"):
+            pass
