@@ -73,3 +73,22 @@ def test_the_backend_switch_and_its_errors():
     with pytest.raises(ValueError, match="backend must be one of"):
         with backend.use("cuda"):
             pass
+
+
+def test_the_gpu_benchmark_script_runs_and_writes_json(tmp_path):
+    """On the CPU the numbers mean nothing; this checks the script a GPU session will run."""
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path / "gpu.json"
+    result = subprocess.run(
+        [sys.executable, "benchmarks/gpu_acdc.py", "--device", DEVICE, "--batches", "4", "--sizes", "256",
+         "--rounds", "1", "--copy-mb", "4", "--layers", "2", "--json", str(out)],
+        capture_output=True, text=True, timeout=300,
+        env={**os.environ, **({"TRITON_INTERPRET": "1"} if DEVICE == "cpu" else {})},
+        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "target stack fwd+bwd vs torch.fft stack" in result.stdout
+    row = json.loads(out.read_text())["results"][0]
+    assert {"ACDC triton fwd", "2-layer stack triton fwd+bwd", "Linear bf16 fwd", "floor: dct fwd"} <= set(row)
