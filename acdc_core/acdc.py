@@ -179,8 +179,10 @@ class _KernelCore(torch.autograd.Function):
         need_v, need_a, need_d, need_bias, _ = ctx.needs_input_grad
         w = ctx.kernel.core_pass(grad.contiguous(), None, d)
         grad_d = None
-        if need_d:
-            grad_d = _diagonal_grad(_rotate(torch.fft.rfft(grad), n), _rotate(torch.fft.rfft(v * a), n), n)
+        if need_d:  # torch.fft takes no bfloat16: float32 spectra
+            g32, z32 = grad.float(), (v * a).float()
+            grad_d = _diagonal_grad(_rotate(torch.fft.rfft(g32), n), _rotate(torch.fft.rfft(z32), n), n)
+            grad_d = grad_d.to(d.dtype)
         return (w * a if need_v else None,
                 (w * v).sum(0) if need_a else None,
                 grad_d,

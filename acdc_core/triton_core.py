@@ -6,7 +6,8 @@ laid out as an (N1, N2) tile: ``S = ((F1 @ A) ⊙ T) @ F2`` with ``T[k1, n2] = W
 ``S[k1, k2]`` is frequency ``k1 + N1·k2``; the inverse is ``A = Re(conj(F1) @ ((Y @ conj(F2)) ⊙
 conj(T))) / N``. In Makhoul order the middle ``C⁻¹ D C`` is local per frequency on the whole
 spectrum (see :func:`_frequency_tiles`), so a layer is twelve ``tl.dot``s of N1- and N2-sized
-tiles. Rows are Makhoul-ordered (as :func:`acdc_core.acdc.acdc_core` takes them); float32.
+tiles. Rows are Makhoul-ordered (as :func:`acdc_core.acdc.acdc_core` takes them); float32 or
+bfloat16 in and out, float32 inside.
 
 Import this module only where Triton may run: on CUDA, or on the CPU under ``TRITON_INTERPRET=1``
 (set before the import), which the tests use.
@@ -23,11 +24,14 @@ import triton.language as tl
 MIN_WIDTH, MAX_WIDTH = 256, 4096  # tl.dot needs tiles of at least 16; 64×64 tiles fit on chip
 
 
+DTYPES = (torch.float32, torch.bfloat16)
+
+
 def supported(v: torch.Tensor) -> bool:
-    """Whether the kernel takes rows ``v`` (M, n) or (M, G, n): float32, n a power of two in
-    [256, 4096]."""
+    """Whether the kernel takes rows ``v`` (M, n) or (M, G, n): float32 or bfloat16 (computed in
+    float32), n a power of two in [256, 4096]."""
     n = v.shape[-1]
-    return v.dtype == torch.float32 and MIN_WIDTH <= n <= MAX_WIDTH and n & (n - 1) == 0
+    return v.dtype in DTYPES and MIN_WIDTH <= n <= MAX_WIDTH and n & (n - 1) == 0
 
 
 def _split(n: int) -> tuple[int, int]:
@@ -79,9 +83,9 @@ def _acdc_kernel(v_ptr, out_ptr, a_ptr, bias_ptr, p_ptr, q_ptr, f1r_ptr, f1i_ptr
     grid = tl.arange(0, N1)[:, None] * N2 + tl.arange(0, N2)[None, :]
     square1 = tl.arange(0, N1)[:, None] * N1 + tl.arange(0, N1)[None, :]
     square2 = tl.arange(0, N2)[:, None] * N2 + tl.arange(0, N2)[None, :]
-    x = tl.load(v_ptr + row * N + grid)
+    x = tl.load(v_ptr + row * N + grid).to(tl.float32)
     if HAS_A:
-        x = x * tl.load(a_ptr + group * N + grid)
+        x = x * tl.load(a_ptr + group * N + grid).to(tl.float32)
     f1r, f1i = tl.load(f1r_ptr + square1), tl.load(f1i_ptr + square1)
     f2r, f2i = tl.load(f2r_ptr + square2), tl.load(f2i_ptr + square2)
     tr, ti = tl.load(tr_ptr + grid), tl.load(ti_ptr + grid)
@@ -93,8 +97,8 @@ def _acdc_kernel(v_ptr, out_ptr, a_ptr, bias_ptr, p_ptr, q_ptr, f1r_ptr, f1i_ptr
     si = tl.dot(qr, f2i, input_precision="ieee") + tl.dot(qi, f2r, input_precision="ieee")
     # per frequency: rotate by W, scale real and imaginary parts, rotate back
     wr, wi = tl.load(wr_ptr + grid), tl.load(wi_ptr + grid)
-    zr = (wr * sr - wi * si) * tl.load(p_ptr + group * N + grid)
-    zi = (wr * si + wi * sr) * tl.load(q_ptr + group * N + grid)
+    zr = (wr * sr - wi * si) * tl.load(p_ptr + group * N + grid).to(tl.float32)
+    zi = (wr * si + wi * sr) * tl.load(q_ptr + group * N + grid).to(tl.float32)
     yr, yi = wr * zr + wi * zi, wr * zi - wi * zr
     # inverse DFT, real part: Re(conj(F1) @ ((Y @ conj(F2)) ⊙ conj(T))) / N
     rr = tl.dot(yr, f2r, input_precision="ieee") + tl.dot(yi, f2i, input_precision="ieee")
@@ -102,8 +106,8 @@ def _acdc_kernel(v_ptr, out_ptr, a_ptr, bias_ptr, p_ptr, q_ptr, f1r_ptr, f1i_ptr
     ur, ui = rr * tr + ri * ti, ri * tr - rr * ti
     out = (tl.dot(f1r, ur, input_precision="ieee") + tl.dot(f1i, ui, input_precision="ieee")) / N
     if HAS_BIAS:
-        out += tl.load(bias_ptr + group * N + grid)
-    tl.store(out_ptr + row * N + grid, out)
+        out += tl.load(bias_ptr + group * N + grid).to(tl.float32)
+    tl.store(out_ptr + row * N + grid, out.to(out_ptr.dtype.element_ty))
 
 
 def core_pass(v: torch.Tensor, a: torch.Tensor | None, d: torch.Tensor,
@@ -112,8 +116,8 @@ def core_pass(v: torch.Tensor, a: torch.Tensor | None, d: torch.Tensor,
     (M, G, n), with ``a``, ``d``, ``bias`` of shape (n,) or (G, n) (``a`` None: no scaling), by
     the kernel: what :func:`acdc_core.acdc._core_forward` computes with torch.fft."""
     if not supported(v):
-        raise ValueError(f"the Triton ACDC kernel takes float32 rows of a power-of-two width in "
-                         f"[{MIN_WIDTH}, {MAX_WIDTH}], got {v.dtype} rows of width {v.shape[-1]}")
+        raise ValueError(f"the Triton ACDC kernel takes float32 or bfloat16 rows of a power-of-two "
+                         f"width in [{MIN_WIDTH}, {MAX_WIDTH}], got {v.dtype} rows of width {v.shape[-1]}")
     n = v.shape[-1]
     groups = v.shape[1] if v.ndim == 3 else 1
     rows = v.reshape(-1, n).contiguous()

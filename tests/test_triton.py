@@ -92,3 +92,18 @@ def test_the_gpu_benchmark_script_runs_and_writes_json(tmp_path):
     assert "target stack fwd+bwd vs torch.fft stack" in result.stdout
     row = json.loads(out.read_text())["results"][0]
     assert {"ACDC triton fwd", "2-layer stack triton fwd+bwd", "Linear bf16 fwd", "floor: dct fwd"} <= set(row)
+
+
+def test_bfloat16_rows_are_computed_in_float32_and_differentiable():
+    from acdc_core.acdc import acdc_core
+
+    torch.manual_seed(3)
+    v, a, d, b = (torch.randn(shape, device=DEVICE).bfloat16() for shape in ((4, 256), (256,), (256,), (256,)))
+    exact = _core_forward(v.double(), a.double(), _scale_pairs(d.double()), b.double())
+    out = triton_core.core_pass(v, a, d, b)
+    assert out.dtype == torch.bfloat16
+    assert torch.allclose(out.double(), exact, atol=0.02 * exact.abs().max().item())  # bf16 output rounding
+    leaves = [t.clone().requires_grad_() for t in (v, a, d, b)]
+    with backend.use("triton"):
+        acdc_core(*leaves).float().square().sum().backward()
+    assert all(t.grad is not None and t.grad.dtype == torch.bfloat16 and t.grad.isfinite().all() for t in leaves)
