@@ -190,6 +190,52 @@ class _KernelCore(torch.autograd.Function):
                 None)
 
 
+class _KernelStack(torch.autograd.Function):
+    """K fused layers in one Triton launch (``triton_core.stack_pass``); the backward runs layer by
+    layer, the kernel for each layer's pass on the gradient, from the outputs the forward kept."""
+
+    @staticmethod
+    def forward(ctx, v, a, d, bias, steps, inverses, relu, kernel):
+        outputs = kernel.stack_pass(v, a, d, bias, steps, relu)
+        ctx.save_for_backward(v, a, d, outputs, steps, inverses)
+        ctx.relu, ctx.kernel, ctx.has_bias = relu, kernel, bias is not None
+        return outputs[-1]
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        v, a, d, outputs, steps, inverses = ctx.saved_tensors
+        n = v.shape[-1]
+        grad_a, grad_d, grad_bias = torch.empty_like(a), torch.empty_like(d), torch.empty_like(a)
+        g = grad
+        for layer in reversed(range(a.shape[0])):
+            x = v if layer == 0 else outputs[layer - 1][:, steps[layer - 1]]
+            if layer > 0 and ctx.relu:
+                x = F.relu(x)
+            w = ctx.kernel.core_pass(g.contiguous(), None, d[layer])
+            grad_a[layer] = (w * x).sum(0)
+            grad_d[layer] = _diagonal_grad(_rotate(torch.fft.rfft(g), n),
+                                           _rotate(torch.fft.rfft(x * a[layer]), n), n)
+            grad_bias[layer] = g.sum(0)
+            g = w * a[layer]
+            if layer > 0:
+                g = (g * (x > 0) if ctx.relu else g)[:, inverses[layer - 1]]
+        return g, grad_a, grad_d, grad_bias if ctx.has_bias else None, None, None, None, None
+
+
+def kernel_stack(v: torch.Tensor, a: torch.Tensor, d: torch.Tensor, bias: torch.Tensor | None,
+                 steps: torch.Tensor, inverses: torch.Tensor, relu: bool) -> torch.Tensor | None:
+    """K fused layers on Makhoul-ordered rows ``v`` (M, n) in one Triton launch, when the backend
+    runs the kernel on ``v`` (see :mod:`acdc_core.backend`); else None. ``a``, ``d``, ``bias``:
+    (K, n); ``steps``, ``inverses``: (K-1, n) gathers between layers and their inverses."""
+    if counted() or v.ndim != 2 or v.dtype != torch.float32:
+        return None
+    kernel = backend.kernel_for(v)
+    if kernel is None:
+        return None
+    return _KernelStack.apply(v, a, d, bias, steps, inverses, relu, kernel)
+
+
 def acdc_core(v: torch.Tensor, a: torch.Tensor, d: torch.Tensor, bias: torch.Tensor | None = None):
     """The fused layer on Makhoul-ordered input ``v`` (M, G, n) or (M, n): see :class:`_Core`.
     Inside a dispatch mode, the operator ``acdc::acdc_core``; on CUDA for supported shapes (or when

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .acdc import ACDC
+from .acdc import ACDC, kernel_stack
 from .checks import check_choice, check_features, check_positive_int
 from .escape import DenseEscape
 from .dct import from_makhoul
@@ -157,11 +157,16 @@ class StackedACDC(DenseEscape, nn.Module):
         return h
 
     def _fused_forward(self, h: torch.Tensor) -> torch.Tensor:
-        """Every layer fused, in Makhoul order throughout; one gather between layers."""
+        """Every layer fused, in Makhoul order throughout; one gather between layers. Without
+        BatchNorm, on one block, the Triton kernel takes all layers in one launch when the backend
+        runs it (see :mod:`acdc_core.backend`)."""
         makhoul, unmakhoul = self.layers[0]._makhoul, self.layers[0]._unmakhoul
         steps = self._gather_steps()
         v = permute(h, makhoul, unmakhoul)
-        for i, layer in enumerate(self.layers):
+        r = None
+        if not self.batchnorm and self.block_size == self.padded_width:
+            r = self._kernel_forward(v, steps)
+        for i, layer in enumerate(self.layers if r is None else []):
             r = layer.makhoul_forward(v)
             if i < self.n_layers - 1:
                 if self.batchnorm:
@@ -173,6 +178,21 @@ class StackedACDC(DenseEscape, nn.Module):
         if self.block_size == self.padded_width:
             return from_makhoul(r)
         return permute(r, unmakhoul, makhoul)
+
+    def _kernel_forward(self, v: torch.Tensor, steps) -> torch.Tensor | None:
+        """All layers in one Triton launch (None when the backend does not run the kernel)."""
+        layers = self.layers
+        biases = [layer.folded_bias() for layer in layers]
+        bias = None
+        if any(b is not None for b in biases):
+            bias = torch.stack([(b if b is not None else torch.zeros_like(layer.a))[layer._makhoul]
+                                for b, layer in zip(biases, layers)])
+        inner = steps[: self.n_layers - 1]
+        empty = v.new_zeros(0, v.shape[-1], dtype=torch.long)
+        gathers = torch.stack([step for step, _ in inner]) if inner else empty
+        undo = torch.stack([back for _, back in inner]) if inner else empty
+        return kernel_stack(v, torch.stack([layer.a[layer._makhoul] for layer in layers]),
+                            torch.stack([layer.d for layer in layers]), bias, gathers, undo, self.relu)
 
     def _gather_steps(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """Per shuffle, the (index, inverse) of one gather from Makhoul order through the shuffle

@@ -133,3 +133,66 @@ def core_pass(v: torch.Tensor, a: torch.Tensor | None, d: torch.Tensor,
         bias.reshape(groups, n).contiguous() if bias is not None else rows, p, q, *tiles, wr, wi,
         groups, HAS_A=a is not None, HAS_BIAS=bias is not None, N1=n1, N2=n2)
     return out.reshape(v.shape)
+
+
+@triton.jit
+def _stack_kernel(v_ptr, saved_ptr, steps_ptr, a_ptr, bias_ptr, p_ptr, q_ptr, f1r_ptr, f1i_ptr,
+                  f2r_ptr, f2i_ptr, tr_ptr, ti_ptr, wr_ptr, wi_ptr, M, K,
+                  RELU: tl.constexpr, HAS_BIAS: tl.constexpr, N1: tl.constexpr, N2: tl.constexpr):
+    """K layers on one row in one launch. Layer l's output goes to ``saved[l]`` (what backward
+    needs); layer l+1 reads it back through the composed gather ``steps[l]`` (+ ReLU)."""
+    row = tl.program_id(0)
+    N: tl.constexpr = N1 * N2
+    grid = tl.arange(0, N1)[:, None] * N2 + tl.arange(0, N2)[None, :]
+    square1 = tl.arange(0, N1)[:, None] * N1 + tl.arange(0, N1)[None, :]
+    square2 = tl.arange(0, N2)[:, None] * N2 + tl.arange(0, N2)[None, :]
+    f1r, f1i = tl.load(f1r_ptr + square1), tl.load(f1i_ptr + square1)
+    f2r, f2i = tl.load(f2r_ptr + square2), tl.load(f2i_ptr + square2)
+    tr, ti = tl.load(tr_ptr + grid), tl.load(ti_ptr + grid)
+    wr, wi = tl.load(wr_ptr + grid), tl.load(wi_ptr + grid)
+    x = tl.load(v_ptr + row * N + grid).to(tl.float32)
+    for layer in range(K):
+        if layer > 0:
+            tl.debug_barrier()  # the previous layer's row is in global memory: all of it
+            step = tl.load(steps_ptr + (layer - 1) * N + grid)
+            x = tl.load(saved_ptr + ((layer - 1) * M + row) * N + step)
+            if RELU:
+                x = tl.maximum(x, 0.0)
+        x = x * tl.load(a_ptr + layer * N + grid)
+        pr = tl.dot(f1r, x, input_precision="ieee")
+        pi = tl.dot(f1i, x, input_precision="ieee")
+        qr, qi = pr * tr - pi * ti, pr * ti + pi * tr
+        sr = tl.dot(qr, f2r, input_precision="ieee") - tl.dot(qi, f2i, input_precision="ieee")
+        si = tl.dot(qr, f2i, input_precision="ieee") + tl.dot(qi, f2r, input_precision="ieee")
+        zr = (wr * sr - wi * si) * tl.load(p_ptr + layer * N + grid)
+        zi = (wr * si + wi * sr) * tl.load(q_ptr + layer * N + grid)
+        yr, yi = wr * zr + wi * zi, wr * zi - wi * zr
+        rr = tl.dot(yr, f2r, input_precision="ieee") + tl.dot(yi, f2i, input_precision="ieee")
+        ri = tl.dot(yi, f2r, input_precision="ieee") - tl.dot(yr, f2i, input_precision="ieee")
+        ur, ui = rr * tr + ri * ti, ri * tr - rr * ti
+        out = (tl.dot(f1r, ur, input_precision="ieee") + tl.dot(f1i, ui, input_precision="ieee")) / N
+        if HAS_BIAS:
+            out += tl.load(bias_ptr + layer * N + grid)
+        tl.store(saved_ptr + (layer * M + row) * N + grid, out)
+
+
+def stack_pass(v: torch.Tensor, a: torch.Tensor, d: torch.Tensor, bias: torch.Tensor | None,
+               steps: torch.Tensor, relu: bool) -> torch.Tensor:
+    """K fused layers on Makhoul-ordered float32 rows ``v`` (M, n) in one launch: ``a``, ``d``,
+    ``bias`` (K, n) (``a`` and ``bias`` in Makhoul order), ``steps`` (K-1, n) the gathers between
+    layers, ReLU after each gather when ``relu``. Returns every layer's output (K, M, n); the
+    last is the stack's (in Makhoul order)."""
+    n, layers = v.shape[-1], a.shape[0]
+    if not supported(v) or v.dtype != torch.float32 or v.ndim != 2:
+        raise ValueError(f"the Triton stack kernel takes float32 rows (M, n) of a power-of-two width "
+                         f"in [{MIN_WIDTH}, {MAX_WIDTH}], got {v.dtype} {tuple(v.shape)}")
+    rows = v.contiguous()
+    saved = torch.empty(layers, rows.shape[0], n, device=v.device, dtype=v.dtype)
+    wr, wi, p_index, q_index = _frequency_tiles(n, v.device)
+    n1, n2 = _split(n)
+    steps = steps.to(torch.int32).contiguous() if layers > 1 else rows.new_zeros(1, n, dtype=torch.int32)
+    _stack_kernel[(rows.shape[0],)](
+        rows, saved, steps, a.contiguous(), bias.contiguous() if bias is not None else rows,
+        d[:, p_index].contiguous(), d[:, q_index].contiguous(), *_dft_tiles(n, v.device), wr, wi,
+        rows.shape[0], layers, RELU=relu, HAS_BIAS=bias is not None, N1=n1, N2=n2)
+    return saved

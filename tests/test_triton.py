@@ -107,3 +107,32 @@ def test_bfloat16_rows_are_computed_in_float32_and_differentiable():
     with backend.use("triton"):
         acdc_core(*leaves).float().square().sum().backward()
     assert all(t.grad is not None and t.grad.dtype == torch.bfloat16 and t.grad.isfinite().all() for t in leaves)
+
+
+@pytest.mark.parametrize("relu, shuffle_last, bias", [(False, False, "every"), (True, True, "last"),
+                                                      (True, False, "none")])
+def test_a_whole_stack_in_one_launch_matches_the_fft_path_and_its_gradients(relu, shuffle_last, bias):
+    torch.manual_seed(4)
+    stack = StackedACDC(256, 256, 4, relu=relu, shuffle_last=shuffle_last, bias=bias, device=DEVICE)
+    for layer in stack.layers:
+        if layer.bias is not None:
+            torch.nn.init.normal_(layer.bias)
+    x = torch.randn(5, 256, device=DEVICE, requires_grad=True)
+    reference = stack(x)
+    reference.square().sum().backward()
+    grads = [x.grad.clone()] + [p.grad.clone() for p in stack.parameters()]
+    x.grad = None
+    stack.zero_grad()
+    launches = []
+    original = triton_core.stack_pass
+    with backend.use("triton"):
+        triton_core.stack_pass = lambda *args: launches.append(1) or original(*args)
+        try:
+            y = stack(x)
+        finally:
+            triton_core.stack_pass = original
+        y.square().sum().backward()
+    assert launches == [1]  # all four layers in one launch
+    assert torch.allclose(y, reference, atol=1e-4)
+    for ours, theirs in zip([x.grad] + [p.grad for p in stack.parameters()], grads):
+        assert torch.allclose(ours, theirs, atol=1e-3, rtol=1e-4)
