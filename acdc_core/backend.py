@@ -1,17 +1,27 @@
 """Which implementation runs the fused ACDC pass: ``"auto"`` (the Triton kernel on CUDA for the
 shapes it supports, torch.fft otherwise), ``"torch"`` or ``"triton"`` (forced; on the CPU only
-under ``TRITON_INTERPRET=1``). Triton is optional (the ``gpu`` extra)."""
+under ``TRITON_INTERPRET=1``). The default is ``$ACDC_BACKEND`` when set, else ``"auto"``.
+Triton is optional (the ``gpu`` extra)."""
 from __future__ import annotations
 
 import contextlib
 import importlib.util
+import os
 
 import torch
 
 from .checks import check_choice
 
 BACKENDS = ("auto", "torch", "triton")
-_current = ["auto"]
+
+
+def _default() -> str:
+    name = os.environ.get("ACDC_BACKEND", "auto")
+    check_choice("ACDC_BACKEND", name, BACKENDS)
+    return name
+
+
+_current = [_default()]
 
 
 @contextlib.contextmanager

@@ -136,3 +136,15 @@ def test_a_whole_stack_in_one_launch_matches_the_fft_path_and_its_gradients(relu
     assert torch.allclose(y, reference, atol=1e-4)
     for ours, theirs in zip([x.grad] + [p.grad for p in stack.parameters()], grads):
         assert torch.allclose(ours, theirs, atol=1e-3, rtol=1e-4)
+
+
+def test_the_default_backend_comes_from_the_environment():
+    import subprocess
+    import sys
+
+    check = "from acdc_core import backend; print(backend._current[0])"
+    run = lambda value: subprocess.run([sys.executable, "-c", check], capture_output=True, text=True,
+                                       env={**os.environ, "ACDC_BACKEND": value})
+    assert run("torch").stdout.strip() == "torch"
+    refused = run("cuda")
+    assert refused.returncode != 0 and "ACDC_BACKEND must be one of 'auto', 'torch', 'triton'" in refused.stderr
