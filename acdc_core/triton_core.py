@@ -74,6 +74,24 @@ def _frequency_tiles(n: int, device: torch.device) -> tuple[torch.Tensor, ...]:
 
 
 @triton.jit
+def _middle(x, f1r, f1i, f2r, f2i, tr, ti, wr, wi, p, q, N: tl.constexpr):
+    """One layer's pass on an (N1, N2) tile already scaled by ``a``: DFT, the per-frequency step
+    (rotate by W, scale real and imaginary parts by p and q, rotate back), inverse DFT's real part."""
+    pr = tl.dot(f1r, x, input_precision="ieee")  # forward DFT: ((F1 @ x) ⊙ T) @ F2
+    pi = tl.dot(f1i, x, input_precision="ieee")
+    qr, qi = pr * tr - pi * ti, pr * ti + pi * tr
+    sr = tl.dot(qr, f2r, input_precision="ieee") - tl.dot(qi, f2i, input_precision="ieee")
+    si = tl.dot(qr, f2i, input_precision="ieee") + tl.dot(qi, f2r, input_precision="ieee")
+    zr, zi = (wr * sr - wi * si) * p, (wr * si + wi * sr) * q
+    yr, yi = wr * zr + wi * zi, wr * zi - wi * zr
+    # inverse DFT, real part: Re(conj(F1) @ ((Y @ conj(F2)) ⊙ conj(T))) / N
+    rr = tl.dot(yr, f2r, input_precision="ieee") + tl.dot(yi, f2i, input_precision="ieee")
+    ri = tl.dot(yi, f2r, input_precision="ieee") - tl.dot(yr, f2i, input_precision="ieee")
+    ur, ui = rr * tr + ri * ti, ri * tr - rr * ti
+    return (tl.dot(f1r, ur, input_precision="ieee") + tl.dot(f1i, ui, input_precision="ieee")) / N
+
+
+@triton.jit
 def _acdc_kernel(v_ptr, out_ptr, a_ptr, bias_ptr, p_ptr, q_ptr, f1r_ptr, f1i_ptr, f2r_ptr, f2i_ptr,
                  tr_ptr, ti_ptr, wr_ptr, wi_ptr, G, HAS_A: tl.constexpr, HAS_BIAS: tl.constexpr,
                  N1: tl.constexpr, N2: tl.constexpr):
@@ -89,22 +107,10 @@ def _acdc_kernel(v_ptr, out_ptr, a_ptr, bias_ptr, p_ptr, q_ptr, f1r_ptr, f1i_ptr
     f1r, f1i = tl.load(f1r_ptr + square1), tl.load(f1i_ptr + square1)
     f2r, f2i = tl.load(f2r_ptr + square2), tl.load(f2i_ptr + square2)
     tr, ti = tl.load(tr_ptr + grid), tl.load(ti_ptr + grid)
-    # forward DFT: ((F1 @ x) ⊙ T) @ F2
-    pr = tl.dot(f1r, x, input_precision="ieee")
-    pi = tl.dot(f1i, x, input_precision="ieee")
-    qr, qi = pr * tr - pi * ti, pr * ti + pi * tr
-    sr = tl.dot(qr, f2r, input_precision="ieee") - tl.dot(qi, f2i, input_precision="ieee")
-    si = tl.dot(qr, f2i, input_precision="ieee") + tl.dot(qi, f2r, input_precision="ieee")
-    # per frequency: rotate by W, scale real and imaginary parts, rotate back
     wr, wi = tl.load(wr_ptr + grid), tl.load(wi_ptr + grid)
-    zr = (wr * sr - wi * si) * tl.load(p_ptr + group * N + grid).to(tl.float32)
-    zi = (wr * si + wi * sr) * tl.load(q_ptr + group * N + grid).to(tl.float32)
-    yr, yi = wr * zr + wi * zi, wr * zi - wi * zr
-    # inverse DFT, real part: Re(conj(F1) @ ((Y @ conj(F2)) ⊙ conj(T))) / N
-    rr = tl.dot(yr, f2r, input_precision="ieee") + tl.dot(yi, f2i, input_precision="ieee")
-    ri = tl.dot(yi, f2r, input_precision="ieee") - tl.dot(yr, f2i, input_precision="ieee")
-    ur, ui = rr * tr + ri * ti, ri * tr - rr * ti
-    out = (tl.dot(f1r, ur, input_precision="ieee") + tl.dot(f1i, ui, input_precision="ieee")) / N
+    p = tl.load(p_ptr + group * N + grid).to(tl.float32)
+    q = tl.load(q_ptr + group * N + grid).to(tl.float32)
+    out = _middle(x, f1r, f1i, f2r, f2i, tr, ti, wr, wi, p, q, N)
     if HAS_BIAS:
         out += tl.load(bias_ptr + group * N + grid).to(tl.float32)
     tl.store(out_ptr + row * N + grid, out.to(out_ptr.dtype.element_ty))
@@ -159,18 +165,8 @@ def _stack_kernel(v_ptr, saved_ptr, steps_ptr, a_ptr, bias_ptr, p_ptr, q_ptr, f1
             if RELU:
                 x = tl.maximum(x, 0.0)
         x = x * tl.load(a_ptr + layer * N + grid)
-        pr = tl.dot(f1r, x, input_precision="ieee")
-        pi = tl.dot(f1i, x, input_precision="ieee")
-        qr, qi = pr * tr - pi * ti, pr * ti + pi * tr
-        sr = tl.dot(qr, f2r, input_precision="ieee") - tl.dot(qi, f2i, input_precision="ieee")
-        si = tl.dot(qr, f2i, input_precision="ieee") + tl.dot(qi, f2r, input_precision="ieee")
-        zr = (wr * sr - wi * si) * tl.load(p_ptr + layer * N + grid)
-        zi = (wr * si + wi * sr) * tl.load(q_ptr + layer * N + grid)
-        yr, yi = wr * zr + wi * zi, wr * zi - wi * zr
-        rr = tl.dot(yr, f2r, input_precision="ieee") + tl.dot(yi, f2i, input_precision="ieee")
-        ri = tl.dot(yi, f2r, input_precision="ieee") - tl.dot(yr, f2i, input_precision="ieee")
-        ur, ui = rr * tr + ri * ti, ri * tr - rr * ti
-        out = (tl.dot(f1r, ur, input_precision="ieee") + tl.dot(f1i, ui, input_precision="ieee")) / N
+        out = _middle(x, f1r, f1i, f2r, f2i, tr, ti, wr, wi, tl.load(p_ptr + layer * N + grid),
+                      tl.load(q_ptr + layer * N + grid), N)
         if HAS_BIAS:
             out += tl.load(bias_ptr + layer * N + grid)
         tl.store(saved_ptr + (layer * M + row) * N + grid, out)
