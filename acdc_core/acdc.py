@@ -162,8 +162,7 @@ core_op.register_autograd(_core_op_backward, setup_context=_core_op_context)
 
 
 class _KernelCore(torch.autograd.Function):
-    """:class:`_Core` with the Triton kernel (``acdc_core.triton_core``) for the two passes; the
-    diagonal's gradient still comes from torch.fft spectra."""
+    """:class:`_Core` with the Triton kernels of ``acdc_core.triton_core`` for forward and backward."""
 
     @staticmethod
     def forward(ctx, v, a, d, bias, kernel):
@@ -175,24 +174,13 @@ class _KernelCore(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, grad):
         v, a, d = ctx.saved_tensors
-        n = v.shape[-1]
-        need_v, need_a, need_d, need_bias, _ = ctx.needs_input_grad
-        w = ctx.kernel.core_pass(grad.contiguous(), None, d)
-        grad_d = None
-        if need_d:  # torch.fft takes no bfloat16: float32 spectra
-            g32, z32 = grad.float(), (v * a).float()
-            grad_d = _diagonal_grad(_rotate(torch.fft.rfft(g32), n), _rotate(torch.fft.rfft(z32), n), n)
-            grad_d = grad_d.to(d.dtype)
-        return (w * a if need_v else None,
-                (w * v).sum(0) if need_a else None,
-                grad_d,
-                grad.sum(0) if ctx.has_bias and need_bias else None,
-                None)
+        grad_v, grad_a, grad_d = ctx.kernel.core_backward(grad, v, a, d)
+        return grad_v, grad_a, grad_d, grad.sum(0) if ctx.has_bias else None, None
 
 
 class _KernelStack(torch.autograd.Function):
-    """K fused layers in one Triton launch (``triton_core.stack_pass``); the backward runs layer by
-    layer, the kernel for each layer's pass on the gradient, from the outputs the forward kept."""
+    """K fused layers in one Triton launch (``triton_core.stack_pass``); the backward runs the
+    backward kernel layer by layer, from the outputs the forward kept."""
 
     @staticmethod
     def forward(ctx, v, a, d, bias, steps, inverses, relu, kernel):
@@ -205,19 +193,14 @@ class _KernelStack(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, grad):
         v, a, d, outputs, steps, inverses = ctx.saved_tensors
-        n = v.shape[-1]
         grad_a, grad_d, grad_bias = torch.empty_like(a), torch.empty_like(d), torch.empty_like(a)
         g = grad
         for layer in reversed(range(a.shape[0])):
             x = v if layer == 0 else outputs[layer - 1][:, steps[layer - 1]]
             if layer > 0 and ctx.relu:
                 x = F.relu(x)
-            w = ctx.kernel.core_pass(g.contiguous(), None, d[layer])
-            grad_a[layer] = (w * x).sum(0)
-            grad_d[layer] = _diagonal_grad(_rotate(torch.fft.rfft(g), n),
-                                           _rotate(torch.fft.rfft(x * a[layer]), n), n)
             grad_bias[layer] = g.sum(0)
-            g = w * a[layer]
+            g, grad_a[layer], grad_d[layer] = ctx.kernel.core_backward(g, x, a[layer], d[layer])
             if layer > 0:
                 g = (g * (x > 0) if ctx.relu else g)[:, inverses[layer - 1]]
         return g, grad_a, grad_d, grad_bias if ctx.has_bias else None, None, None, None, None

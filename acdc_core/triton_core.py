@@ -74,14 +74,21 @@ def _frequency_tiles(n: int, device: torch.device) -> tuple[torch.Tensor, ...]:
 
 
 @triton.jit
-def _middle(x, f1r, f1i, f2r, f2i, tr, ti, wr, wi, p, q, N: tl.constexpr):
-    """One layer's pass on an (N1, N2) tile already scaled by ``a``: DFT, the per-frequency step
-    (rotate by W, scale real and imaginary parts by p and q, rotate back), inverse DFT's real part."""
-    pr = tl.dot(f1r, x, input_precision="ieee")  # forward DFT: ((F1 @ x) ⊙ T) @ F2
+def _dft(x, f1r, f1i, f2r, f2i, tr, ti):
+    """The DFT of a real (N1, N2) tile: ``((F1 @ x) ⊙ T) @ F2`` as (real, imaginary) tiles."""
+    pr = tl.dot(f1r, x, input_precision="ieee")
     pi = tl.dot(f1i, x, input_precision="ieee")
     qr, qi = pr * tr - pi * ti, pr * ti + pi * tr
     sr = tl.dot(qr, f2r, input_precision="ieee") - tl.dot(qi, f2i, input_precision="ieee")
     si = tl.dot(qr, f2i, input_precision="ieee") + tl.dot(qi, f2r, input_precision="ieee")
+    return sr, si
+
+
+@triton.jit
+def _middle(x, f1r, f1i, f2r, f2i, tr, ti, wr, wi, p, q, N: tl.constexpr):
+    """One layer's pass on an (N1, N2) tile already scaled by ``a``: DFT, the per-frequency step
+    (rotate by W, scale real and imaginary parts by p and q, rotate back), inverse DFT's real part."""
+    sr, si = _dft(x, f1r, f1i, f2r, f2i, tr, ti)
     zr, zi = (wr * sr - wi * si) * p, (wr * si + wi * sr) * q
     yr, yi = wr * zr + wi * zi, wr * zi - wi * zr
     # inverse DFT, real part: Re(conj(F1) @ ((Y @ conj(F2)) ⊙ conj(T))) / N
@@ -89,6 +96,44 @@ def _middle(x, f1r, f1i, f2r, f2i, tr, ti, wr, wi, p, q, N: tl.constexpr):
     ri = tl.dot(yi, f2r, input_precision="ieee") - tl.dot(yr, f2i, input_precision="ieee")
     ur, ui = rr * tr + ri * ti, ri * tr - rr * ti
     return (tl.dot(f1r, ur, input_precision="ieee") + tl.dot(f1i, ui, input_precision="ieee")) / N
+
+
+@triton.jit
+def _backward_kernel(g_ptr, x_ptr, a_ptr, p_ptr, q_ptr, grad_x_ptr, grad_a_ptr, grad_d_ptr,
+                     f1r_ptr, f1i_ptr, f2r_ptr, f2i_ptr, tr_ptr, ti_ptr, wr_ptr, wi_ptr, G,
+                     N1: tl.constexpr, N2: tl.constexpr):
+    """One row of the backward: ``w`` = the layer's pass on the gradient (without ``a``); writes
+    ``w ⊙ a`` (the input's gradient), ``w ⊙ x`` and the per-frequency products of the two rotated
+    spectra in the diagonal's order (``a``'s and ``d``'s gradients once summed over rows)."""
+    row = tl.program_id(0)
+    group = row % G
+    N: tl.constexpr = N1 * N2
+    grid = tl.arange(0, N1)[:, None] * N2 + tl.arange(0, N2)[None, :]
+    square1 = tl.arange(0, N1)[:, None] * N1 + tl.arange(0, N1)[None, :]
+    square2 = tl.arange(0, N2)[:, None] * N2 + tl.arange(0, N2)[None, :]
+    f1r, f1i = tl.load(f1r_ptr + square1), tl.load(f1i_ptr + square1)
+    f2r, f2i = tl.load(f2r_ptr + square2), tl.load(f2i_ptr + square2)
+    tr, ti = tl.load(tr_ptr + grid), tl.load(ti_ptr + grid)
+    wr, wi = tl.load(wr_ptr + grid), tl.load(wi_ptr + grid)
+    g = tl.load(g_ptr + row * N + grid).to(tl.float32)
+    x = tl.load(x_ptr + row * N + grid).to(tl.float32)
+    a = tl.load(a_ptr + group * N + grid).to(tl.float32)
+    p = tl.load(p_ptr + group * N + grid).to(tl.float32)
+    q = tl.load(q_ptr + group * N + grid).to(tl.float32)
+    w = _middle(g, f1r, f1i, f2r, f2i, tr, ti, wr, wi, p, q, N)
+    tl.store(grad_x_ptr + row * N + grid, (w * a).to(grad_x_ptr.dtype.element_ty))
+    tl.store(grad_a_ptr + row * N + grid, w * x)
+    # the diagonal: frequency k (tile position [k1, k2], k = k1 + N1*k2) holds, after rotation,
+    # coefficient k in its real part and coefficient N-k in its imaginary part (k <= N/2)
+    gr, gi = _dft(g, f1r, f1i, f2r, f2i, tr, ti)
+    zr, zi = _dft(x * a, f1r, f1i, f2r, f2i, tr, ti)
+    k = tl.arange(0, N1)[:, None] + N1 * tl.arange(0, N2)[None, :]
+    scale = tl.where(k == 0, 1.0 / N, 2.0 / N)
+    real = (wr * gr - wi * gi) * (wr * zr - wi * zi) * scale
+    imaginary = (wr * gi + wi * gr) * (wr * zi + wi * zr) * scale
+    half = N // 2
+    tl.store(grad_d_ptr + row * N + k, real, mask=k <= half)
+    tl.store(grad_d_ptr + row * N + (N - k), imaginary, mask=(k >= 1) & (k < half))
 
 
 @triton.jit
@@ -192,3 +237,25 @@ def stack_pass(v: torch.Tensor, a: torch.Tensor, d: torch.Tensor, bias: torch.Te
         d[:, p_index].contiguous(), d[:, q_index].contiguous(), *_dft_tiles(n, v.device), wr, wi,
         rows.shape[0], layers, RELU=relu, HAS_BIAS=bias is not None, N1=n1, N2=n2)
     return saved
+
+
+def core_backward(grad: torch.Tensor, v: torch.Tensor, a: torch.Tensor,
+                  d: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Gradients of :func:`core_pass` (with ``a``) for the rows' gradient ``grad``: of ``v``,
+    ``a`` and ``d`` (the bias's is ``grad`` summed over rows)."""
+    n = v.shape[-1]
+    groups = v.shape[1] if v.ndim == 3 else 1
+    rows, x = grad.reshape(-1, n).contiguous(), v.reshape(-1, n).contiguous()
+    grad_x = torch.empty_like(rows)
+    per_row_a = torch.empty(rows.shape, device=v.device, dtype=torch.float32)
+    per_row_d = torch.empty_like(per_row_a)
+    wr, wi, p_index, q_index = _frequency_tiles(n, v.device)
+    d_rows = d.reshape(groups, n)
+    n1, n2 = _split(n)
+    _backward_kernel[(rows.shape[0],)](
+        rows, x, a.reshape(groups, n).contiguous(), d_rows[:, p_index].contiguous(),
+        d_rows[:, q_index].contiguous(), grad_x, per_row_a, per_row_d, *_dft_tiles(n, v.device),
+        wr, wi, groups, N1=n1, N2=n2)
+    per_group = (-1, groups, n) if v.ndim == 3 else (-1, n)
+    return (grad_x.reshape(v.shape), per_row_a.reshape(per_group).sum(0).to(a.dtype).reshape(a.shape),
+            per_row_d.reshape(per_group).sum(0).to(d.dtype).reshape(d.shape))
