@@ -74,6 +74,18 @@ def _frequency_tiles(n: int, device: torch.device) -> tuple[torch.Tensor, ...]:
 
 
 @triton.jit
+def _load_constants(f1r_ptr, f1i_ptr, f2r_ptr, f2i_ptr, tr_ptr, ti_ptr, wr_ptr, wi_ptr,
+                    N1: tl.constexpr, N2: tl.constexpr):
+    """The row's (N1, N2) offsets, and the DFT, T and W tiles every kernel needs."""
+    grid = tl.arange(0, N1)[:, None] * N2 + tl.arange(0, N2)[None, :]
+    square1 = tl.arange(0, N1)[:, None] * N1 + tl.arange(0, N1)[None, :]
+    square2 = tl.arange(0, N2)[:, None] * N2 + tl.arange(0, N2)[None, :]
+    return (grid, tl.load(f1r_ptr + square1), tl.load(f1i_ptr + square1), tl.load(f2r_ptr + square2),
+            tl.load(f2i_ptr + square2), tl.load(tr_ptr + grid), tl.load(ti_ptr + grid),
+            tl.load(wr_ptr + grid), tl.load(wi_ptr + grid))
+
+
+@triton.jit
 def _dft(x, f1r, f1i, f2r, f2i, tr, ti):
     """The DFT of a real (N1, N2) tile: ``((F1 @ x) ⊙ T) @ F2`` as (real, imaginary) tiles."""
     pr = tl.dot(f1r, x, input_precision="ieee")
@@ -108,13 +120,8 @@ def _backward_kernel(g_ptr, x_ptr, a_ptr, p_ptr, q_ptr, grad_x_ptr, grad_a_ptr, 
     row = tl.program_id(0)
     group = row % G
     N: tl.constexpr = N1 * N2
-    grid = tl.arange(0, N1)[:, None] * N2 + tl.arange(0, N2)[None, :]
-    square1 = tl.arange(0, N1)[:, None] * N1 + tl.arange(0, N1)[None, :]
-    square2 = tl.arange(0, N2)[:, None] * N2 + tl.arange(0, N2)[None, :]
-    f1r, f1i = tl.load(f1r_ptr + square1), tl.load(f1i_ptr + square1)
-    f2r, f2i = tl.load(f2r_ptr + square2), tl.load(f2i_ptr + square2)
-    tr, ti = tl.load(tr_ptr + grid), tl.load(ti_ptr + grid)
-    wr, wi = tl.load(wr_ptr + grid), tl.load(wi_ptr + grid)
+    grid, f1r, f1i, f2r, f2i, tr, ti, wr, wi = _load_constants(
+        f1r_ptr, f1i_ptr, f2r_ptr, f2i_ptr, tr_ptr, ti_ptr, wr_ptr, wi_ptr, N1, N2)
     g = tl.load(g_ptr + row * N + grid).to(tl.float32)
     x = tl.load(x_ptr + row * N + grid).to(tl.float32)
     a = tl.load(a_ptr + group * N + grid).to(tl.float32)
@@ -143,16 +150,11 @@ def _acdc_kernel(v_ptr, out_ptr, a_ptr, bias_ptr, p_ptr, q_ptr, f1r_ptr, f1i_ptr
     row = tl.program_id(0)
     group = row % G
     N: tl.constexpr = N1 * N2
-    grid = tl.arange(0, N1)[:, None] * N2 + tl.arange(0, N2)[None, :]
-    square1 = tl.arange(0, N1)[:, None] * N1 + tl.arange(0, N1)[None, :]
-    square2 = tl.arange(0, N2)[:, None] * N2 + tl.arange(0, N2)[None, :]
+    grid, f1r, f1i, f2r, f2i, tr, ti, wr, wi = _load_constants(
+        f1r_ptr, f1i_ptr, f2r_ptr, f2i_ptr, tr_ptr, ti_ptr, wr_ptr, wi_ptr, N1, N2)
     x = tl.load(v_ptr + row * N + grid).to(tl.float32)
     if HAS_A:
         x = x * tl.load(a_ptr + group * N + grid).to(tl.float32)
-    f1r, f1i = tl.load(f1r_ptr + square1), tl.load(f1i_ptr + square1)
-    f2r, f2i = tl.load(f2r_ptr + square2), tl.load(f2i_ptr + square2)
-    tr, ti = tl.load(tr_ptr + grid), tl.load(ti_ptr + grid)
-    wr, wi = tl.load(wr_ptr + grid), tl.load(wi_ptr + grid)
     p = tl.load(p_ptr + group * N + grid).to(tl.float32)
     q = tl.load(q_ptr + group * N + grid).to(tl.float32)
     out = _middle(x, f1r, f1i, f2r, f2i, tr, ti, wr, wi, p, q, N)
@@ -194,13 +196,8 @@ def _stack_kernel(v_ptr, saved_ptr, steps_ptr, a_ptr, bias_ptr, p_ptr, q_ptr, f1
     needs); layer l+1 reads it back through the composed gather ``steps[l]`` (+ ReLU)."""
     row = tl.program_id(0)
     N: tl.constexpr = N1 * N2
-    grid = tl.arange(0, N1)[:, None] * N2 + tl.arange(0, N2)[None, :]
-    square1 = tl.arange(0, N1)[:, None] * N1 + tl.arange(0, N1)[None, :]
-    square2 = tl.arange(0, N2)[:, None] * N2 + tl.arange(0, N2)[None, :]
-    f1r, f1i = tl.load(f1r_ptr + square1), tl.load(f1i_ptr + square1)
-    f2r, f2i = tl.load(f2r_ptr + square2), tl.load(f2i_ptr + square2)
-    tr, ti = tl.load(tr_ptr + grid), tl.load(ti_ptr + grid)
-    wr, wi = tl.load(wr_ptr + grid), tl.load(wi_ptr + grid)
+    grid, f1r, f1i, f2r, f2i, tr, ti, wr, wi = _load_constants(
+        f1r_ptr, f1i_ptr, f2r_ptr, f2i_ptr, tr_ptr, ti_ptr, wr_ptr, wi_ptr, N1, N2)
     x = tl.load(v_ptr + row * N + grid).to(tl.float32)
     for layer in range(K):
         if layer > 0:
