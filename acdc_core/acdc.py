@@ -206,16 +206,19 @@ class _KernelStack(torch.autograd.Function):
         return g, grad_a, grad_d, grad_bias if ctx.has_bias else None, None, None, None, None
 
 
-def kernel_stack(v: torch.Tensor, a: torch.Tensor, d: torch.Tensor, bias: torch.Tensor | None,
-                 steps: torch.Tensor, inverses: torch.Tensor, relu: bool) -> torch.Tensor | None:
-    """K fused layers on Makhoul-ordered rows ``v`` (M, n) in one Triton launch, when the backend
-    runs the kernel on ``v`` (see :mod:`acdc_core.backend`); else None. ``a``, ``d``, ``bias``:
-    (K, n); ``steps``, ``inverses``: (K-1, n) gathers between layers and their inverses."""
+def stack_kernel_for(v: torch.Tensor):
+    """The Triton kernel module when a whole stack on Makhoul-ordered float32 rows ``v`` (M, n)
+    should run in one launch (see :mod:`acdc_core.backend`), else None."""
     if counted() or v.ndim != 2 or v.dtype != torch.float32:
         return None
-    kernel = backend.kernel_for(v)
-    if kernel is None:
-        return None
+    return backend.kernel_for(v)
+
+
+def kernel_stack(kernel, v: torch.Tensor, a: torch.Tensor, d: torch.Tensor,
+                 bias: torch.Tensor | None, steps: torch.Tensor, inverses: torch.Tensor,
+                 relu: bool) -> torch.Tensor:
+    """K fused layers on rows ``v`` (M, n) in one launch of ``kernel``: ``a``, ``d``, ``bias``
+    (K, n); ``steps``, ``inverses``: (K-1, n) gathers between layers and their inverses."""
     return _KernelStack.apply(v, a, d, bias, steps, inverses, relu, kernel)
 
 

@@ -48,8 +48,6 @@ def kernel_for(v: torch.Tensor):
         raise RuntimeError("backend 'triton' needs the triton package: pip install -e .[gpu]")
     from . import triton_core
 
-    if triton_core.supported(v):
-        return triton_core
     if name == "triton":
-        triton_core.core_pass(v, None, v.new_ones(v.shape[-1]))  # raises, saying what it takes
-    return None
+        triton_core.check(v)
+    return triton_core if triton_core.supported(v) else None

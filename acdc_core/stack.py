@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .acdc import ACDC, kernel_stack
+from .acdc import ACDC, kernel_stack, stack_kernel_for
 from .checks import check_choice, check_features, check_positive_int
 from .escape import DenseEscape
 from .dct import from_makhoul
@@ -181,6 +181,9 @@ class StackedACDC(DenseEscape, nn.Module):
 
     def _kernel_forward(self, v: torch.Tensor, steps) -> torch.Tensor | None:
         """All layers in one Triton launch (None when the backend does not run the kernel)."""
+        kernel = stack_kernel_for(v)
+        if kernel is None:
+            return None
         layers = self.layers
         biases = [layer.folded_bias() for layer in layers]
         bias = None
@@ -191,7 +194,7 @@ class StackedACDC(DenseEscape, nn.Module):
         empty = v.new_zeros(0, v.shape[-1], dtype=torch.long)
         gathers = torch.stack([step for step, _ in inner]) if inner else empty
         undo = torch.stack([back for _, back in inner]) if inner else empty
-        return kernel_stack(v, torch.stack([layer.a[layer._makhoul] for layer in layers]),
+        return kernel_stack(kernel, v, torch.stack([layer.a[layer._makhoul] for layer in layers]),
                             torch.stack([layer.d for layer in layers]), bias, gathers, undo, self.relu)
 
     def _gather_steps(self) -> list[tuple[torch.Tensor, torch.Tensor]]:

@@ -12,6 +12,7 @@ import csv
 import json
 import math
 import os
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,6 +68,21 @@ class History:
 def default_device() -> torch.device:
     """CUDA when present, else the CPU."""
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def run_title(recipe: str, data: str, epochs: int, seed: int) -> str:
+    """The name a recipe's run goes by in its history and checkpoint."""
+    return f"{recipe} on {data}, {epochs} epochs, seed {seed}"
+
+
+def checkpoint_file(folder: str | os.PathLike | None, recipe: str, data: str, epochs: int,
+                    seed: int) -> Path | None:
+    """Where a recipe's run checkpoints in ``folder`` (None without a folder): a file name made of
+    recipe, data, epochs and seed, so a rerun with the same settings picks it up again."""
+    if not folder:
+        return None
+    slug = re.sub(r"[^a-z0-9]+", "-", f"{recipe} {data} e{epochs} s{seed}".lower()).strip("-")
+    return Path(folder) / f"{slug}.pt"
 
 
 def train(model: nn.Module, train_batches: Iterable, test_batches: Iterable,

@@ -34,6 +34,13 @@ def supported(v: torch.Tensor) -> bool:
     return v.dtype in DTYPES and MIN_WIDTH <= n <= MAX_WIDTH and n & (n - 1) == 0
 
 
+def check(v: torch.Tensor) -> None:
+    """Refuse rows the kernel does not take, saying what it takes."""
+    if not supported(v):
+        raise ValueError(f"the Triton ACDC kernel takes float32 or bfloat16 rows of a power-of-two "
+                         f"width in [{MIN_WIDTH}, {MAX_WIDTH}], got {v.dtype} rows of width {v.shape[-1]}")
+
+
 def _split(n: int) -> tuple[int, int]:
     n1 = 2 ** (int(math.log2(n)) // 2)
     return n1, n // n1
@@ -168,9 +175,7 @@ def core_pass(v: torch.Tensor, a: torch.Tensor | None, d: torch.Tensor,
     """``irfft(conj(W) ⊙ D(W ⊙ rfft(a ⊙ v))) + bias`` on Makhoul-ordered rows ``v`` (M, n) or
     (M, G, n), with ``a``, ``d``, ``bias`` of shape (n,) or (G, n) (``a`` None: no scaling), by
     the kernel: what :func:`acdc_core.acdc._core_forward` computes with torch.fft."""
-    if not supported(v):
-        raise ValueError(f"the Triton ACDC kernel takes float32 or bfloat16 rows of a power-of-two "
-                         f"width in [{MIN_WIDTH}, {MAX_WIDTH}], got {v.dtype} rows of width {v.shape[-1]}")
+    check(v)
     n = v.shape[-1]
     groups = v.shape[1] if v.ndim == 3 else 1
     rows = v.reshape(-1, n).contiguous()

@@ -7,7 +7,6 @@ same from the command line, under ``torchrun`` too.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -23,7 +22,7 @@ from ..data import STANDIN_LABEL, DataNotFoundError, Dataset, load
 from ..distill import Distilled, DistillationLoss
 from ..escape import parameter_count
 from ..models.cifar import ResNet18, WideResNet
-from ..train import History, parameter_groups, train
+from ..train import History, checkpoint_file, parameter_groups, run_title, train
 
 SCHEDULES = ("constant", "step", "cosine")
 TEST_BATCH = 500
@@ -206,21 +205,20 @@ def run(name: str, train_set: Dataset, test_set: Dataset, epochs: int | None = N
     torch.manual_seed(seed)
     built = build(name)
     model = Distilled(built.model, teacher) if recipe.teacher else built.model
-    groups = parameter_groups(built.model, recipe.weight_decay, recipe.structured_decay or recipe.weight_decay,
+    structured = recipe.structured_decay or recipe.weight_decay
+    groups = parameter_groups(built.model, recipe.weight_decay, structured,
                               dense_parameters=built.dense_parameters)
     optimiser = torch.optim.SGD(groups, lr=recipe.lr, momentum=recipe.momentum)
     shard = distributed.shard()
     train_batches = Batches(train_set, recipe.batch_size, shuffle=True, seed=seed, shard=shard,
                             augment=cifar_augment(recipe.cutout))
     test_batches = Batches(test_set, TEST_BATCH, shard=shard)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, schedule_factor(recipe, len(train_batches), epochs))
-    title = f"{name} on {train_set.name}, {epochs} epochs, seed {seed}"
-    checkpoint = None
-    if checkpoint_dir:
-        slug = re.sub(r"[^a-z0-9]+", "-", f"{name} {train_set.name} e{epochs} s{seed}".lower()).strip("-")
-        checkpoint = Path(checkpoint_dir) / f"{slug}.pt"
-    history = train(model, train_batches, test_batches, optimiser, epochs, name=title,
-                    scheduler=scheduler, device=device, checkpoint=checkpoint, checkpoint_every=50,
+    factor = schedule_factor(recipe, len(train_batches), epochs)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, factor)
+    checkpoint = checkpoint_file(checkpoint_dir, name, train_set.name, epochs, seed)
+    history = train(model, train_batches, test_batches, optimiser, epochs,
+                    name=run_title(name, train_set.name, epochs, seed), scheduler=scheduler,
+                    device=device, checkpoint=checkpoint, checkpoint_every=50,
                     loss_fn=DistillationLoss(recipe.beta), progress=progress)
     return Run(name, seed, built.parameters, built.dense_parameters, history, built.model)
 

@@ -126,8 +126,7 @@ def layer_costs(model: nn.Module, example: torch.Tensor, force: str | None = Non
         for hook in hooks:
             hook.remove()
     rows = [_cost(name, m, *seen[id(m)], force) for name, m in units if id(m) in seen]
-    counted = {id(p) for _, m in units if id(m) in seen for p in m.parameters()}
-    other = sum(p.numel() * (2 if p.is_complex() else 1) for p in model.parameters() if id(p) not in counted)
+    other = parameter_count(model) - sum(row.parameters for row in rows)
     rows.append(LayerCost("other", "BatchNorm and others (not counted)", other, 0, 0, "dense",
                           structured=False))
     return rows

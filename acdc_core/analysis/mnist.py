@@ -2,7 +2,6 @@
 log's: one run per (recipe, seed), seeds summarised as mean ± std, a verdict per row."""
 from __future__ import annotations
 
-import re
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +13,7 @@ from ..checks import check_choice
 from ..data import Dataset
 from ..escape import parameter_count
 from ..models.mnist import MNIST_MODELS, Recipe, build
-from ..train import History, train
+from ..train import History, checkpoint_file, run_title, train
 
 TEST_BATCH = 1000
 
@@ -58,13 +57,10 @@ def run(name: str, train_set: Dataset, test_set: Dataset, epochs: int, seed: int
     test_batches = Batches(test_set, TEST_BATCH)
     optimiser = optimiser_for(recipe, model)
     scheduler = scheduler_for(recipe, optimiser, epochs * len(train_batches))
-    title = f"{name} on {train_set.name}, {epochs} epochs, seed {seed}"
-    checkpoint = None
-    if checkpoint_dir:
-        slug = re.sub(r"[^a-z0-9]+", "-", f"{name} {train_set.name} e{epochs} s{seed}".lower()).strip("-")
-        checkpoint = Path(checkpoint_dir) / f"{slug}.pt"
-    history = train(model, train_batches, test_batches, optimiser, epochs, name=title,
-                    scheduler=scheduler, device=device, checkpoint=checkpoint, progress=progress)
+    checkpoint = checkpoint_file(checkpoint_dir, name, train_set.name, epochs, seed)
+    history = train(model, train_batches, test_batches, optimiser, epochs,
+                    name=run_title(name, train_set.name, epochs, seed), scheduler=scheduler,
+                    device=device, checkpoint=checkpoint, progress=progress)
     return Run(name, seed, parameter_count(model), history)
 
 
