@@ -14,6 +14,8 @@ Import this module only where Triton may run: on CUDA, or on the CPU under ``TRI
 """
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import functools
 import math
 
@@ -21,10 +23,13 @@ import torch
 import triton
 import triton.language as tl
 
+from .checks import check_choice
+
 MIN_WIDTH, MAX_WIDTH = 256, 4096  # tl.dot needs tiles of at least 16; 64×64 tiles fit on chip
 
 
 DTYPES = (torch.float32, torch.bfloat16)
+PRECISIONS = ("ieee", "tf32x3", "tf32")
 
 
 def supported(v: torch.Tensor) -> bool:
@@ -39,6 +44,42 @@ def check(v: torch.Tensor) -> None:
     if not supported(v):
         raise ValueError(f"the Triton ACDC kernel takes float32 or bfloat16 rows of a power-of-two "
                          f"width in [{MIN_WIDTH}, {MAX_WIDTH}], got {v.dtype} rows of width {v.shape[-1]}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Tuning:
+    """How the kernels run. ``precision``: the tile products' ``tl.dot`` input precision: "ieee"
+    (float32), "tf32x3" (three TF32 products, about float32's accuracy) or "tf32" (one, ~1e-3
+    relative error); ``rows``: rows per program (the constant tiles are loaded once for them);
+    ``num_warps``: warps per program."""
+    precision: str = "ieee"
+    rows: int = 1
+    num_warps: int = 4
+
+
+_tuning = [Tuning()]
+
+
+@contextlib.contextmanager
+def tuned(**changes):
+    """Run the kernels with ``changes`` to the current :class:`Tuning` inside the ``with`` block."""
+    previous = _tuning[0]
+    _tuning[0] = dataclasses.replace(previous, **changes)
+    check_choice("precision", _tuning[0].precision, PRECISIONS)
+    try:
+        yield _tuning[0]
+    finally:
+        _tuning[0] = previous
+
+
+def _launch(rows: torch.Tensor) -> tuple[int]:
+    return (triton.cdiv(rows.shape[0], _tuning[0].rows),)
+
+
+def _options(n: int) -> dict:
+    n1, n2 = _split(n)
+    t = _tuning[0]
+    return dict(N1=n1, N2=n2, ROWS=t.rows, PRECISION=t.precision, num_warps=t.num_warps)
 
 
 def _split(n: int) -> tuple[int, int]:
@@ -93,81 +134,85 @@ def _load_constants(f1r_ptr, f1i_ptr, f2r_ptr, f2i_ptr, tr_ptr, ti_ptr, wr_ptr, 
 
 
 @triton.jit
-def _dft(x, f1r, f1i, f2r, f2i, tr, ti):
+def _dft(x, f1r, f1i, f2r, f2i, tr, ti, PRECISION: tl.constexpr):
     """The DFT of a real (N1, N2) tile: ``((F1 @ x) ⊙ T) @ F2`` as (real, imaginary) tiles."""
-    pr = tl.dot(f1r, x, input_precision="ieee")
-    pi = tl.dot(f1i, x, input_precision="ieee")
+    pr = tl.dot(f1r, x, input_precision=PRECISION)
+    pi = tl.dot(f1i, x, input_precision=PRECISION)
     qr, qi = pr * tr - pi * ti, pr * ti + pi * tr
-    sr = tl.dot(qr, f2r, input_precision="ieee") - tl.dot(qi, f2i, input_precision="ieee")
-    si = tl.dot(qr, f2i, input_precision="ieee") + tl.dot(qi, f2r, input_precision="ieee")
+    sr = tl.dot(qr, f2r, input_precision=PRECISION) - tl.dot(qi, f2i, input_precision=PRECISION)
+    si = tl.dot(qr, f2i, input_precision=PRECISION) + tl.dot(qi, f2r, input_precision=PRECISION)
     return sr, si
 
 
 @triton.jit
-def _middle(x, f1r, f1i, f2r, f2i, tr, ti, wr, wi, p, q, N: tl.constexpr):
+def _middle(x, f1r, f1i, f2r, f2i, tr, ti, wr, wi, p, q, N: tl.constexpr, PRECISION: tl.constexpr):
     """One layer's pass on an (N1, N2) tile already scaled by ``a``: DFT, the per-frequency step
     (rotate by W, scale real and imaginary parts by p and q, rotate back), inverse DFT's real part."""
-    sr, si = _dft(x, f1r, f1i, f2r, f2i, tr, ti)
+    sr, si = _dft(x, f1r, f1i, f2r, f2i, tr, ti, PRECISION)
     zr, zi = (wr * sr - wi * si) * p, (wr * si + wi * sr) * q
     yr, yi = wr * zr + wi * zi, wr * zi - wi * zr
     # inverse DFT, real part: Re(conj(F1) @ ((Y @ conj(F2)) ⊙ conj(T))) / N
-    rr = tl.dot(yr, f2r, input_precision="ieee") + tl.dot(yi, f2i, input_precision="ieee")
-    ri = tl.dot(yi, f2r, input_precision="ieee") - tl.dot(yr, f2i, input_precision="ieee")
+    rr = tl.dot(yr, f2r, input_precision=PRECISION) + tl.dot(yi, f2i, input_precision=PRECISION)
+    ri = tl.dot(yi, f2r, input_precision=PRECISION) - tl.dot(yr, f2i, input_precision=PRECISION)
     ur, ui = rr * tr + ri * ti, ri * tr - rr * ti
-    return (tl.dot(f1r, ur, input_precision="ieee") + tl.dot(f1i, ui, input_precision="ieee")) / N
+    return (tl.dot(f1r, ur, input_precision=PRECISION) + tl.dot(f1i, ui, input_precision=PRECISION)) / N
 
 
 @triton.jit
 def _backward_kernel(g_ptr, x_ptr, a_ptr, p_ptr, q_ptr, grad_x_ptr, grad_a_ptr, grad_d_ptr,
-                     f1r_ptr, f1i_ptr, f2r_ptr, f2i_ptr, tr_ptr, ti_ptr, wr_ptr, wi_ptr, G,
-                     N1: tl.constexpr, N2: tl.constexpr):
-    """One row of the backward: ``w`` = the layer's pass on the gradient (without ``a``); writes
+                     f1r_ptr, f1i_ptr, f2r_ptr, f2i_ptr, tr_ptr, ti_ptr, wr_ptr, wi_ptr, M, G,
+                     N1: tl.constexpr, N2: tl.constexpr, ROWS: tl.constexpr, PRECISION: tl.constexpr):
+    """ROWS rows of the backward: ``w`` = the layer's pass on the gradient (without ``a``); writes
     ``w ⊙ a`` (the input's gradient), ``w ⊙ x`` and the per-frequency products of the two rotated
     spectra in the diagonal's order (``a``'s and ``d``'s gradients once summed over rows)."""
-    row = tl.program_id(0)
-    group = row % G
     N: tl.constexpr = N1 * N2
     grid, f1r, f1i, f2r, f2i, tr, ti, wr, wi = _load_constants(
         f1r_ptr, f1i_ptr, f2r_ptr, f2i_ptr, tr_ptr, ti_ptr, wr_ptr, wi_ptr, N1, N2)
-    g = tl.load(g_ptr + row * N + grid).to(tl.float32)
-    x = tl.load(x_ptr + row * N + grid).to(tl.float32)
-    a = tl.load(a_ptr + group * N + grid).to(tl.float32)
-    p = tl.load(p_ptr + group * N + grid).to(tl.float32)
-    q = tl.load(q_ptr + group * N + grid).to(tl.float32)
-    w = _middle(g, f1r, f1i, f2r, f2i, tr, ti, wr, wi, p, q, N)
-    tl.store(grad_x_ptr + row * N + grid, (w * a).to(grad_x_ptr.dtype.element_ty))
-    tl.store(grad_a_ptr + row * N + grid, w * x)
-    # the diagonal: frequency k (tile position [k1, k2], k = k1 + N1*k2) holds, after rotation,
-    # coefficient k in its real part and coefficient N-k in its imaginary part (k <= N/2)
-    gr, gi = _dft(g, f1r, f1i, f2r, f2i, tr, ti)
-    zr, zi = _dft(x * a, f1r, f1i, f2r, f2i, tr, ti)
     k = tl.arange(0, N1)[:, None] + N1 * tl.arange(0, N2)[None, :]
     scale = tl.where(k == 0, 1.0 / N, 2.0 / N)
-    real = (wr * gr - wi * gi) * (wr * zr - wi * zi) * scale
-    imaginary = (wr * gi + wi * gr) * (wr * zi + wi * zr) * scale
     half = N // 2
-    tl.store(grad_d_ptr + row * N + k, real, mask=k <= half)
-    tl.store(grad_d_ptr + row * N + (N - k), imaginary, mask=(k >= 1) & (k < half))
+    for i in range(ROWS):
+        row = tl.program_id(0) * ROWS + i
+        if row < M:
+            group = row % G
+            g = tl.load(g_ptr + row * N + grid).to(tl.float32)
+            x = tl.load(x_ptr + row * N + grid).to(tl.float32)
+            a = tl.load(a_ptr + group * N + grid).to(tl.float32)
+            p = tl.load(p_ptr + group * N + grid).to(tl.float32)
+            q = tl.load(q_ptr + group * N + grid).to(tl.float32)
+            w = _middle(g, f1r, f1i, f2r, f2i, tr, ti, wr, wi, p, q, N, PRECISION)
+            tl.store(grad_x_ptr + row * N + grid, (w * a).to(grad_x_ptr.dtype.element_ty))
+            tl.store(grad_a_ptr + row * N + grid, w * x)
+            # the diagonal: frequency k (tile position [k1, k2], k = k1 + N1*k2) holds, after
+            # rotation, coefficient k in its real part and coefficient N-k in its imaginary part
+            gr, gi = _dft(g, f1r, f1i, f2r, f2i, tr, ti, PRECISION)
+            zr, zi = _dft(x * a, f1r, f1i, f2r, f2i, tr, ti, PRECISION)
+            real = (wr * gr - wi * gi) * (wr * zr - wi * zi) * scale
+            imaginary = (wr * gi + wi * gr) * (wr * zi + wi * zr) * scale
+            tl.store(grad_d_ptr + row * N + k, real, mask=k <= half)
+            tl.store(grad_d_ptr + row * N + (N - k), imaginary, mask=(k >= 1) & (k < half))
 
 
 @triton.jit
 def _acdc_kernel(v_ptr, out_ptr, a_ptr, bias_ptr, p_ptr, q_ptr, f1r_ptr, f1i_ptr, f2r_ptr, f2i_ptr,
-                 tr_ptr, ti_ptr, wr_ptr, wi_ptr, G, HAS_A: tl.constexpr, HAS_BIAS: tl.constexpr,
-                 N1: tl.constexpr, N2: tl.constexpr):
-    row = tl.program_id(0)
-    group = row % G
+                 tr_ptr, ti_ptr, wr_ptr, wi_ptr, M, G, HAS_A: tl.constexpr, HAS_BIAS: tl.constexpr,
+                 N1: tl.constexpr, N2: tl.constexpr, ROWS: tl.constexpr, PRECISION: tl.constexpr):
     N: tl.constexpr = N1 * N2
     grid, f1r, f1i, f2r, f2i, tr, ti, wr, wi = _load_constants(
         f1r_ptr, f1i_ptr, f2r_ptr, f2i_ptr, tr_ptr, ti_ptr, wr_ptr, wi_ptr, N1, N2)
-    x = tl.load(v_ptr + row * N + grid).to(tl.float32)
-    if HAS_A:
-        x = x * tl.load(a_ptr + group * N + grid).to(tl.float32)
-    p = tl.load(p_ptr + group * N + grid).to(tl.float32)
-    q = tl.load(q_ptr + group * N + grid).to(tl.float32)
-    out = _middle(x, f1r, f1i, f2r, f2i, tr, ti, wr, wi, p, q, N)
-    if HAS_BIAS:
-        out += tl.load(bias_ptr + group * N + grid).to(tl.float32)
-    tl.store(out_ptr + row * N + grid, out.to(out_ptr.dtype.element_ty))
+    for i in range(ROWS):
+        row = tl.program_id(0) * ROWS + i
+        if row < M:
+            group = row % G
+            x = tl.load(v_ptr + row * N + grid).to(tl.float32)
+            if HAS_A:
+                x = x * tl.load(a_ptr + group * N + grid).to(tl.float32)
+            p = tl.load(p_ptr + group * N + grid).to(tl.float32)
+            q = tl.load(q_ptr + group * N + grid).to(tl.float32)
+            out = _middle(x, f1r, f1i, f2r, f2i, tr, ti, wr, wi, p, q, N, PRECISION)
+            if HAS_BIAS:
+                out += tl.load(bias_ptr + group * N + grid).to(tl.float32)
+            tl.store(out_ptr + row * N + grid, out.to(out_ptr.dtype.element_ty))
 
 
 def core_pass(v: torch.Tensor, a: torch.Tensor | None, d: torch.Tensor,
@@ -184,39 +229,41 @@ def core_pass(v: torch.Tensor, a: torch.Tensor | None, d: torch.Tensor,
     d_rows = d.reshape(groups, n)
     p = d_rows[:, p_index].contiguous()
     q = d_rows[:, q_index].contiguous()
-    tiles = _dft_tiles(n, v.device)
-    n1, n2 = _split(n)
-    _acdc_kernel[(rows.shape[0],)](
+    _acdc_kernel[_launch(rows)](
         rows, out, a.reshape(groups, n).contiguous() if a is not None else rows,
-        bias.reshape(groups, n).contiguous() if bias is not None else rows, p, q, *tiles, wr, wi,
-        groups, HAS_A=a is not None, HAS_BIAS=bias is not None, N1=n1, N2=n2)
+        bias.reshape(groups, n).contiguous() if bias is not None else rows, p, q,
+        *_dft_tiles(n, v.device), wr, wi, rows.shape[0], groups, HAS_A=a is not None,
+        HAS_BIAS=bias is not None, **_options(n))
     return out.reshape(v.shape)
 
 
 @triton.jit
 def _stack_kernel(v_ptr, saved_ptr, steps_ptr, a_ptr, bias_ptr, p_ptr, q_ptr, f1r_ptr, f1i_ptr,
                   f2r_ptr, f2i_ptr, tr_ptr, ti_ptr, wr_ptr, wi_ptr, M, K,
-                  RELU: tl.constexpr, HAS_BIAS: tl.constexpr, N1: tl.constexpr, N2: tl.constexpr):
-    """K layers on one row in one launch. Layer l's output goes to ``saved[l]`` (what backward
+                  RELU: tl.constexpr, HAS_BIAS: tl.constexpr, N1: tl.constexpr, N2: tl.constexpr,
+                  ROWS: tl.constexpr, PRECISION: tl.constexpr):
+    """K layers on ROWS rows in one launch. Layer l's output goes to ``saved[l]`` (what backward
     needs); layer l+1 reads it back through the composed gather ``steps[l]`` (+ ReLU)."""
-    row = tl.program_id(0)
     N: tl.constexpr = N1 * N2
     grid, f1r, f1i, f2r, f2i, tr, ti, wr, wi = _load_constants(
         f1r_ptr, f1i_ptr, f2r_ptr, f2i_ptr, tr_ptr, ti_ptr, wr_ptr, wi_ptr, N1, N2)
-    x = tl.load(v_ptr + row * N + grid).to(tl.float32)
-    for layer in range(K):
-        if layer > 0:
-            tl.debug_barrier()  # the previous layer's row is in global memory: all of it
-            step = tl.load(steps_ptr + (layer - 1) * N + grid)
-            x = tl.load(saved_ptr + ((layer - 1) * M + row) * N + step)
-            if RELU:
-                x = tl.maximum(x, 0.0)
-        x = x * tl.load(a_ptr + layer * N + grid)
-        out = _middle(x, f1r, f1i, f2r, f2i, tr, ti, wr, wi, tl.load(p_ptr + layer * N + grid),
-                      tl.load(q_ptr + layer * N + grid), N)
-        if HAS_BIAS:
-            out += tl.load(bias_ptr + layer * N + grid)
-        tl.store(saved_ptr + (layer * M + row) * N + grid, out)
+    for i in range(ROWS):
+        row = tl.program_id(0) * ROWS + i
+        if row < M:
+            x = tl.load(v_ptr + row * N + grid).to(tl.float32)
+            for layer in range(K):
+                if layer > 0:
+                    tl.debug_barrier()  # the previous layer's row is in global memory: all of it
+                    step = tl.load(steps_ptr + (layer - 1) * N + grid)
+                    x = tl.load(saved_ptr + ((layer - 1) * M + row) * N + step)
+                    if RELU:
+                        x = tl.maximum(x, 0.0)
+                x = x * tl.load(a_ptr + layer * N + grid)
+                out = _middle(x, f1r, f1i, f2r, f2i, tr, ti, wr, wi, tl.load(p_ptr + layer * N + grid),
+                              tl.load(q_ptr + layer * N + grid), N, PRECISION)
+                if HAS_BIAS:
+                    out += tl.load(bias_ptr + layer * N + grid)
+                tl.store(saved_ptr + (layer * M + row) * N + grid, out)
 
 
 def stack_pass(v: torch.Tensor, a: torch.Tensor, d: torch.Tensor, bias: torch.Tensor | None,
@@ -232,12 +279,11 @@ def stack_pass(v: torch.Tensor, a: torch.Tensor, d: torch.Tensor, bias: torch.Te
     rows = v.contiguous()
     saved = torch.empty(layers, rows.shape[0], n, device=v.device, dtype=v.dtype)
     wr, wi, p_index, q_index = _frequency_tiles(n, v.device)
-    n1, n2 = _split(n)
     steps = steps.to(torch.int32).contiguous() if layers > 1 else rows.new_zeros(1, n, dtype=torch.int32)
-    _stack_kernel[(rows.shape[0],)](
+    _stack_kernel[_launch(rows)](
         rows, saved, steps, a.contiguous(), bias.contiguous() if bias is not None else rows,
         d[:, p_index].contiguous(), d[:, q_index].contiguous(), *_dft_tiles(n, v.device), wr, wi,
-        rows.shape[0], layers, RELU=relu, HAS_BIAS=bias is not None, N1=n1, N2=n2)
+        rows.shape[0], layers, RELU=relu, HAS_BIAS=bias is not None, **_options(n))
     return saved
 
 
@@ -253,11 +299,10 @@ def core_backward(grad: torch.Tensor, v: torch.Tensor, a: torch.Tensor,
     per_row_d = torch.empty_like(per_row_a)
     wr, wi, p_index, q_index = _frequency_tiles(n, v.device)
     d_rows = d.reshape(groups, n)
-    n1, n2 = _split(n)
-    _backward_kernel[(rows.shape[0],)](
+    _backward_kernel[_launch(rows)](
         rows, x, a.reshape(groups, n).contiguous(), d_rows[:, p_index].contiguous(),
         d_rows[:, q_index].contiguous(), grad_x, per_row_a, per_row_d, *_dft_tiles(n, v.device),
-        wr, wi, groups, N1=n1, N2=n2)
+        wr, wi, rows.shape[0], groups, **_options(n))
     per_group = (-1, groups, n) if v.ndim == 3 else (-1, n)
     return (grad_x.reshape(v.shape), per_row_a.reshape(per_group).sum(0).to(a.dtype).reshape(a.shape),
             per_row_d.reshape(per_group).sum(0).to(d.dtype).reshape(d.shape))

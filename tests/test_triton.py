@@ -148,3 +148,20 @@ def test_the_default_backend_comes_from_the_environment():
     assert run("torch").stdout.strip() == "torch"
     refused = run("cuda")
     assert refused.returncode != 0 and "ACDC_BACKEND must be one of 'auto', 'torch', 'triton'" in refused.stderr
+
+
+def test_several_rows_per_program_give_the_same_rows_and_gradients():
+    torch.manual_seed(5)
+    v, g = torch.randn(5, 256, device=DEVICE), torch.randn(5, 256, device=DEVICE)
+    a, d = torch.randn(256, device=DEVICE), torch.randn(256, device=DEVICE)
+    steps = torch.stack([torch.randperm(256, device=DEVICE)])
+    one = (triton_core.core_pass(v, a, d), triton_core.core_backward(g, v, a, d),
+           triton_core.stack_pass(v, torch.stack([a, d]), torch.stack([d, a]), None, steps, True))
+    with triton_core.tuned(rows=3, num_warps=8):  # 5 rows: the second program has a short tail
+        three = (triton_core.core_pass(v, a, d), triton_core.core_backward(g, v, a, d),
+                 triton_core.stack_pass(v, torch.stack([a, d]), torch.stack([d, a]), None, steps, True))
+    for ours, theirs in zip(torch.utils._pytree.tree_leaves(three), torch.utils._pytree.tree_leaves(one)):
+        assert torch.allclose(ours, theirs, atol=1e-5, rtol=1e-5)
+    with pytest.raises(ValueError, match="precision must be one of 'ieee', 'tf32x3', 'tf32', got 'fp8'"):
+        with triton_core.tuned(precision="fp8"):
+            pass
