@@ -5,9 +5,10 @@ No FFT primitive is needed. A length-N DFT with N = N1·N2 is two small matrix p
 laid out as an (N1, N2) tile: ``S = ((F1 @ A) ⊙ T) @ F2`` with ``T[k1, n2] = W_N^(n2·k1)``, where
 ``S[k1, k2]`` is frequency ``k1 + N1·k2``; the inverse is ``A = Re(conj(F1) @ ((Y @ conj(F2)) ⊙
 conj(T))) / N``. In Makhoul order the middle ``C⁻¹ D C`` is local per frequency on the whole
-spectrum (see :func:`_frequency_tiles`), so a layer is twelve ``tl.dot``s of N1- and N2-sized
-tiles. Rows are Makhoul-ordered (as :func:`acdc_core.acdc.acdc_core` takes them); float32 or
-bfloat16 in and out, float32 inside.
+spectrum (see :func:`_tables`), so a layer is twelve ``tl.dot``s of N1- and N2-sized tiles. Rows
+are Makhoul-ordered (as :func:`acdc_core.acdc.acdc_core` takes them); float32 or bfloat16 in and
+out, float32 inside. The constant tiles (F1, F2, T, W) are read where each product needs them, from
+one small table that stays in cache, so that only the row's own tiles are held in registers.
 
 Import this module only where Triton may run: on CUDA, or on the CPU under ``TRITON_INTERPRET=1``
 (set before the import), which the tests use.
@@ -48,12 +49,11 @@ def check(v: torch.Tensor) -> None:
 
 @dataclasses.dataclass(frozen=True)
 class Tuning:
-    """How the kernels run. ``precision``: the tile products' ``tl.dot`` input precision: "ieee"
-    (float32), "tf32x3" (three TF32 products, about float32's accuracy) or "tf32" (one, ~1e-3
-    relative error); ``rows``: rows per program (the constant tiles are loaded once for them);
-    ``num_warps``: warps per program."""
-    precision: str = "ieee"
-    rows: int = 1
+    """How the kernels run. ``precision``: the tile products' ``tl.dot`` input precision:
+    "tf32x3" (three TF32 tensor-core products, about float32's accuracy), "tf32" (one, ~1e-3
+    relative error) or "ieee" (float32 on the CUDA cores: slow, and slow to compile);
+    ``num_warps``: warps per program (one program per row)."""
+    precision: str = "tf32x3"
     num_warps: int = 4
 
 
@@ -72,14 +72,9 @@ def tuned(**changes):
         _tuning[0] = previous
 
 
-def _launch(rows: torch.Tensor) -> tuple[int]:
-    return (triton.cdiv(rows.shape[0], _tuning[0].rows),)
-
-
 def _options(n: int) -> dict:
     n1, n2 = _split(n)
-    t = _tuning[0]
-    return dict(N1=n1, N2=n2, ROWS=t.rows, PRECISION=t.precision, num_warps=t.num_warps)
+    return dict(N1=n1, N2=n2, PRECISION=_tuning[0].precision, num_warps=_tuning[0].num_warps)
 
 
 def _split(n: int) -> tuple[int, int]:
@@ -88,131 +83,141 @@ def _split(n: int) -> tuple[int, int]:
 
 
 @functools.lru_cache(maxsize=32)
-def _dft_tiles(n: int, device: torch.device) -> tuple[torch.Tensor, ...]:
-    """F1 and F2 (real, imaginary) and T (real, imaginary) for width n, float32 on ``device``."""
+def _tables(n: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The constants for width n, on ``device``: one float32 table holding F1 (real, imaginary;
+    N1×N1), F2 (N2×N2), T and W (N1×N2 each, in the (k1, k2) tile layout), and the indices of the
+    two diagonal entries that scale each frequency's real and imaginary parts.
+
+    Per frequency k <= n/2 the step is W_k = e^{-iπk/2n} with (d[k], d[n-k]), as the half-spectrum
+    code has it; above n/2 the Hermitian partner's step, conjugated: conj(W_{n-k}) with
+    (d[n-k], d[k]), so the spectrum stays Hermitian and the inverse real."""
     n1, n2 = _split(n)
 
     def dft(m):
         return torch.exp(-2j * math.pi * torch.outer(torch.arange(m), torch.arange(m)).double() / m)
 
-    t = torch.exp(-2j * math.pi * torch.outer(torch.arange(n1), torch.arange(n2)).double() / n)
-    parts = [z for m in (dft(n1), dft(n2), t) for z in (m.real, m.imag)]
-    return tuple(p.float().contiguous().to(device) for p in parts)
+    def tile(c):  # c[k1 + n1*k2] at [k1, k2]
+        return c.reshape(n2, n1).T
 
-
-@functools.lru_cache(maxsize=32)
-def _frequency_tiles(n: int, device: torch.device) -> tuple[torch.Tensor, ...]:
-    """Per frequency k, in the (k1, k2) tile layout: the twiddle W (real, imaginary) and the
-    indices of the two diagonal entries that scale its real and imaginary parts.
-
-    For k <= n/2 that is W_k = e^{-iπk/2n} with (d[k], d[n-k]), as the half-spectrum code has it;
-    above n/2 the Hermitian partner's step, conjugated: conj(W_{n-k}) with (d[n-k], d[k]), so the
-    spectrum stays Hermitian and the inverse real."""
     k = torch.arange(n)
     low, mirror = k <= n // 2, (n - k) % n
     w = torch.where(low, torch.exp(-1j * math.pi * k.double() / (2 * n)),
                     torch.exp(1j * math.pi * mirror.double() / (2 * n)))
-    n1, n2 = _split(n)
-
-    def tile(c):  # c[k1 + n1*k2] at [k1, k2]
-        return c.reshape(n2, n1).T.contiguous().to(device)
-
-    return (tile(w.real.float()), tile(w.imag.float()), tile(torch.where(low, k, mirror)),
-            tile(torch.where(low, mirror, k)))
+    t = torch.exp(-2j * math.pi * torch.outer(torch.arange(n1), torch.arange(n2)).double() / n)
+    table = torch.cat([part.flatten() for z in (dft(n1), dft(n2), t, tile(w)) for part in (z.real, z.imag)])
+    return (table.float().to(device), tile(torch.where(low, k, mirror)).contiguous().to(device),
+            tile(torch.where(low, mirror, k)).contiguous().to(device))
 
 
 @triton.jit
-def _load_constants(f1r_ptr, f1i_ptr, f2r_ptr, f2i_ptr, tr_ptr, ti_ptr, wr_ptr, wi_ptr,
-                    N1: tl.constexpr, N2: tl.constexpr):
-    """The row's (N1, N2) offsets, and the DFT, T and W tiles every kernel needs."""
-    grid = tl.arange(0, N1)[:, None] * N2 + tl.arange(0, N2)[None, :]
-    square1 = tl.arange(0, N1)[:, None] * N1 + tl.arange(0, N1)[None, :]
-    square2 = tl.arange(0, N2)[:, None] * N2 + tl.arange(0, N2)[None, :]
-    return (grid, tl.load(f1r_ptr + square1), tl.load(f1i_ptr + square1), tl.load(f2r_ptr + square2),
-            tl.load(f2i_ptr + square2), tl.load(tr_ptr + grid), tl.load(ti_ptr + grid),
-            tl.load(wr_ptr + grid), tl.load(wi_ptr + grid))
+def _grid(N1: tl.constexpr, N2: tl.constexpr):
+    """Offsets of an (N1, N2) tile stored row by row."""
+    return tl.arange(0, N1)[:, None] * N2 + tl.arange(0, N2)[None, :]
 
 
 @triton.jit
-def _dft(x, f1r, f1i, f2r, f2i, tr, ti, PRECISION: tl.constexpr):
+def _f1(t_ptr, part, N1: tl.constexpr, N2: tl.constexpr):
+    """F1's real (part 0) or imaginary (part 1) tile from the constants table."""
+    return tl.load(t_ptr + part * N1 * N1 + _grid(N1, N1))
+
+
+@triton.jit
+def _f2(t_ptr, part, N1: tl.constexpr, N2: tl.constexpr):
+    return tl.load(t_ptr + 2 * N1 * N1 + part * N2 * N2 + _grid(N2, N2))
+
+
+@triton.jit
+def _twiddle(t_ptr, part, N1: tl.constexpr, N2: tl.constexpr):
+    """T's (part 0, 1) or W's (part 2, 3) real or imaginary (N1, N2) tile."""
+    return tl.load(t_ptr + 2 * N1 * N1 + 2 * N2 * N2 + part * N1 * N2 + _grid(N1, N2))
+
+
+@triton.jit
+def _dft(x, t_ptr, N1: tl.constexpr, N2: tl.constexpr, PRECISION: tl.constexpr):
     """The DFT of a real (N1, N2) tile: ``((F1 @ x) ⊙ T) @ F2`` as (real, imaginary) tiles."""
-    pr = tl.dot(f1r, x, input_precision=PRECISION)
-    pi = tl.dot(f1i, x, input_precision=PRECISION)
+    pr = tl.dot(_f1(t_ptr, 0, N1, N2), x, input_precision=PRECISION)
+    pi = tl.dot(_f1(t_ptr, 1, N1, N2), x, input_precision=PRECISION)
+    tr, ti = _twiddle(t_ptr, 0, N1, N2), _twiddle(t_ptr, 1, N1, N2)
     qr, qi = pr * tr - pi * ti, pr * ti + pi * tr
+    f2r, f2i = _f2(t_ptr, 0, N1, N2), _f2(t_ptr, 1, N1, N2)
     sr = tl.dot(qr, f2r, input_precision=PRECISION) - tl.dot(qi, f2i, input_precision=PRECISION)
     si = tl.dot(qr, f2i, input_precision=PRECISION) + tl.dot(qi, f2r, input_precision=PRECISION)
     return sr, si
 
 
 @triton.jit
-def _middle(x, f1r, f1i, f2r, f2i, tr, ti, wr, wi, p, q, N: tl.constexpr, PRECISION: tl.constexpr):
+def _middle(x, t_ptr, p_ptr, q_ptr, N1: tl.constexpr, N2: tl.constexpr, PRECISION: tl.constexpr):
     """One layer's pass on an (N1, N2) tile already scaled by ``a``: DFT, the per-frequency step
-    (rotate by W, scale real and imaginary parts by p and q, rotate back), inverse DFT's real part."""
-    sr, si = _dft(x, f1r, f1i, f2r, f2i, tr, ti, PRECISION)
+    (rotate by W, scale real and imaginary parts by the tiles at p_ptr and q_ptr, rotate back),
+    inverse DFT's real part."""
+    sr, si = _dft(x, t_ptr, N1, N2, PRECISION)
+    wr, wi = _twiddle(t_ptr, 2, N1, N2), _twiddle(t_ptr, 3, N1, N2)
+    grid = _grid(N1, N2)
+    p = tl.load(p_ptr + grid).to(tl.float32)
+    q = tl.load(q_ptr + grid).to(tl.float32)
     zr, zi = (wr * sr - wi * si) * p, (wr * si + wi * sr) * q
     yr, yi = wr * zr + wi * zi, wr * zi - wi * zr
     # inverse DFT, real part: Re(conj(F1) @ ((Y @ conj(F2)) ⊙ conj(T))) / N
+    f2r, f2i = _f2(t_ptr, 0, N1, N2), _f2(t_ptr, 1, N1, N2)
     rr = tl.dot(yr, f2r, input_precision=PRECISION) + tl.dot(yi, f2i, input_precision=PRECISION)
     ri = tl.dot(yi, f2r, input_precision=PRECISION) - tl.dot(yr, f2i, input_precision=PRECISION)
+    tr, ti = _twiddle(t_ptr, 0, N1, N2), _twiddle(t_ptr, 1, N1, N2)
     ur, ui = rr * tr + ri * ti, ri * tr - rr * ti
-    return (tl.dot(f1r, ur, input_precision=PRECISION) + tl.dot(f1i, ui, input_precision=PRECISION)) / N
+    return (tl.dot(_f1(t_ptr, 0, N1, N2), ur, input_precision=PRECISION)
+            + tl.dot(_f1(t_ptr, 1, N1, N2), ui, input_precision=PRECISION)) / (N1 * N2)
 
 
 @triton.jit
-def _backward_kernel(g_ptr, x_ptr, a_ptr, p_ptr, q_ptr, grad_x_ptr, grad_a_ptr, grad_d_ptr,
-                     f1r_ptr, f1i_ptr, f2r_ptr, f2i_ptr, tr_ptr, ti_ptr, wr_ptr, wi_ptr, M, G,
-                     N1: tl.constexpr, N2: tl.constexpr, ROWS: tl.constexpr, PRECISION: tl.constexpr):
-    """ROWS rows of the backward: ``w`` = the layer's pass on the gradient (without ``a``); writes
+def _backward_kernel(g_ptr, x_ptr, a_ptr, p_ptr, q_ptr, grad_x_ptr, grad_a_ptr, grad_d_ptr, t_ptr, G,
+                     N1: tl.constexpr, N2: tl.constexpr, PRECISION: tl.constexpr):
+    """One row of the backward: ``w`` = the layer's pass on the gradient (without ``a``); writes
     ``w ⊙ a`` (the input's gradient), ``w ⊙ x`` and the per-frequency products of the two rotated
     spectra in the diagonal's order (``a``'s and ``d``'s gradients once summed over rows)."""
+    row = tl.program_id(0)
+    group = row % G
     N: tl.constexpr = N1 * N2
-    grid, f1r, f1i, f2r, f2i, tr, ti, wr, wi = _load_constants(
-        f1r_ptr, f1i_ptr, f2r_ptr, f2i_ptr, tr_ptr, ti_ptr, wr_ptr, wi_ptr, N1, N2)
+    grid = _grid(N1, N2)
+    g = tl.load(g_ptr + row * N + grid).to(tl.float32)
+    w = _middle(g, t_ptr, p_ptr + group * N, q_ptr + group * N, N1, N2, PRECISION)
+    x = tl.load(x_ptr + row * N + grid).to(tl.float32)
+    a = tl.load(a_ptr + group * N + grid).to(tl.float32)
+    tl.store(grad_x_ptr + row * N + grid, (w * a).to(grad_x_ptr.dtype.element_ty))
+    tl.store(grad_a_ptr + row * N + grid, w * x)
+    # the diagonal: frequency k (tile position [k1, k2], k = k1 + N1*k2) holds, after rotation,
+    # coefficient k in its real part and coefficient N-k in its imaginary part (k <= N/2)
+    zr, zi = _dft(x * a, t_ptr, N1, N2, PRECISION)
+    wr, wi = _twiddle(t_ptr, 2, N1, N2), _twiddle(t_ptr, 3, N1, N2)
+    zr, zi = wr * zr - wi * zi, wr * zi + wi * zr
+    gr, gi = _dft(g, t_ptr, N1, N2, PRECISION)
     k = tl.arange(0, N1)[:, None] + N1 * tl.arange(0, N2)[None, :]
     scale = tl.where(k == 0, 1.0 / N, 2.0 / N)
     half = N // 2
-    for i in range(ROWS):
-        row = tl.program_id(0) * ROWS + i
-        if row < M:
-            group = row % G
-            g = tl.load(g_ptr + row * N + grid).to(tl.float32)
-            x = tl.load(x_ptr + row * N + grid).to(tl.float32)
-            a = tl.load(a_ptr + group * N + grid).to(tl.float32)
-            p = tl.load(p_ptr + group * N + grid).to(tl.float32)
-            q = tl.load(q_ptr + group * N + grid).to(tl.float32)
-            w = _middle(g, f1r, f1i, f2r, f2i, tr, ti, wr, wi, p, q, N, PRECISION)
-            tl.store(grad_x_ptr + row * N + grid, (w * a).to(grad_x_ptr.dtype.element_ty))
-            tl.store(grad_a_ptr + row * N + grid, w * x)
-            # the diagonal: frequency k (tile position [k1, k2], k = k1 + N1*k2) holds, after
-            # rotation, coefficient k in its real part and coefficient N-k in its imaginary part
-            gr, gi = _dft(g, f1r, f1i, f2r, f2i, tr, ti, PRECISION)
-            zr, zi = _dft(x * a, f1r, f1i, f2r, f2i, tr, ti, PRECISION)
-            real = (wr * gr - wi * gi) * (wr * zr - wi * zi) * scale
-            imaginary = (wr * gi + wi * gr) * (wr * zi + wi * zr) * scale
-            tl.store(grad_d_ptr + row * N + k, real, mask=k <= half)
-            tl.store(grad_d_ptr + row * N + (N - k), imaginary, mask=(k >= 1) & (k < half))
+    tl.store(grad_d_ptr + row * N + k, (wr * gr - wi * gi) * zr * scale, mask=k <= half)
+    tl.store(grad_d_ptr + row * N + (N - k), (wr * gi + wi * gr) * zi * scale, mask=(k >= 1) & (k < half))
 
 
 @triton.jit
-def _acdc_kernel(v_ptr, out_ptr, a_ptr, bias_ptr, p_ptr, q_ptr, f1r_ptr, f1i_ptr, f2r_ptr, f2i_ptr,
-                 tr_ptr, ti_ptr, wr_ptr, wi_ptr, M, G, HAS_A: tl.constexpr, HAS_BIAS: tl.constexpr,
-                 N1: tl.constexpr, N2: tl.constexpr, ROWS: tl.constexpr, PRECISION: tl.constexpr):
+def _acdc_kernel(v_ptr, out_ptr, a_ptr, bias_ptr, p_ptr, q_ptr, t_ptr, G, HAS_A: tl.constexpr,
+                 HAS_BIAS: tl.constexpr, N1: tl.constexpr, N2: tl.constexpr, PRECISION: tl.constexpr):
+    row = tl.program_id(0)
+    group = row % G
     N: tl.constexpr = N1 * N2
-    grid, f1r, f1i, f2r, f2i, tr, ti, wr, wi = _load_constants(
-        f1r_ptr, f1i_ptr, f2r_ptr, f2i_ptr, tr_ptr, ti_ptr, wr_ptr, wi_ptr, N1, N2)
-    for i in range(ROWS):
-        row = tl.program_id(0) * ROWS + i
-        if row < M:
-            group = row % G
-            x = tl.load(v_ptr + row * N + grid).to(tl.float32)
-            if HAS_A:
-                x = x * tl.load(a_ptr + group * N + grid).to(tl.float32)
-            p = tl.load(p_ptr + group * N + grid).to(tl.float32)
-            q = tl.load(q_ptr + group * N + grid).to(tl.float32)
-            out = _middle(x, f1r, f1i, f2r, f2i, tr, ti, wr, wi, p, q, N, PRECISION)
-            if HAS_BIAS:
-                out += tl.load(bias_ptr + group * N + grid).to(tl.float32)
-            tl.store(out_ptr + row * N + grid, out.to(out_ptr.dtype.element_ty))
+    grid = _grid(N1, N2)
+    x = tl.load(v_ptr + row * N + grid).to(tl.float32)
+    if HAS_A:
+        x = x * tl.load(a_ptr + group * N + grid).to(tl.float32)
+    out = _middle(x, t_ptr, p_ptr + group * N, q_ptr + group * N, N1, N2, PRECISION)
+    if HAS_BIAS:
+        out += tl.load(bias_ptr + group * N + grid).to(tl.float32)
+    tl.store(out_ptr + row * N + grid, out.to(out_ptr.dtype.element_ty))
+
+
+def _scales(d: torch.Tensor, n: int, groups: int, device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The constants table and the diagonal ``d`` (n,), (G, n) or (K, n) laid out as the tiles
+    that scale each frequency's real and imaginary parts."""
+    table, p_index, q_index = _tables(n, device)
+    d_rows = d.reshape(groups, n)
+    return table, d_rows[:, p_index].contiguous(), d_rows[:, q_index].contiguous()
 
 
 def core_pass(v: torch.Tensor, a: torch.Tensor | None, d: torch.Tensor,
@@ -225,45 +230,36 @@ def core_pass(v: torch.Tensor, a: torch.Tensor | None, d: torch.Tensor,
     groups = v.shape[1] if v.ndim == 3 else 1
     rows = v.reshape(-1, n).contiguous()
     out = torch.empty_like(rows)
-    wr, wi, p_index, q_index = _frequency_tiles(n, v.device)
-    d_rows = d.reshape(groups, n)
-    p = d_rows[:, p_index].contiguous()
-    q = d_rows[:, q_index].contiguous()
-    _acdc_kernel[_launch(rows)](
+    table, p, q = _scales(d, n, groups, v.device)
+    _acdc_kernel[(rows.shape[0],)](
         rows, out, a.reshape(groups, n).contiguous() if a is not None else rows,
-        bias.reshape(groups, n).contiguous() if bias is not None else rows, p, q,
-        *_dft_tiles(n, v.device), wr, wi, rows.shape[0], groups, HAS_A=a is not None,
-        HAS_BIAS=bias is not None, **_options(n))
+        bias.reshape(groups, n).contiguous() if bias is not None else rows, p, q, table, groups,
+        HAS_A=a is not None, HAS_BIAS=bias is not None, **_options(n))
     return out.reshape(v.shape)
 
 
 @triton.jit
-def _stack_kernel(v_ptr, saved_ptr, steps_ptr, a_ptr, bias_ptr, p_ptr, q_ptr, f1r_ptr, f1i_ptr,
-                  f2r_ptr, f2i_ptr, tr_ptr, ti_ptr, wr_ptr, wi_ptr, M, K,
+def _stack_kernel(v_ptr, saved_ptr, steps_ptr, a_ptr, bias_ptr, p_ptr, q_ptr, t_ptr, M, K,
                   RELU: tl.constexpr, HAS_BIAS: tl.constexpr, N1: tl.constexpr, N2: tl.constexpr,
-                  ROWS: tl.constexpr, PRECISION: tl.constexpr):
-    """K layers on ROWS rows in one launch. Layer l's output goes to ``saved[l]`` (what backward
+                  PRECISION: tl.constexpr):
+    """K layers on one row in one launch. Layer l's output goes to ``saved[l]`` (what backward
     needs); layer l+1 reads it back through the composed gather ``steps[l]`` (+ ReLU)."""
+    row = tl.program_id(0)
     N: tl.constexpr = N1 * N2
-    grid, f1r, f1i, f2r, f2i, tr, ti, wr, wi = _load_constants(
-        f1r_ptr, f1i_ptr, f2r_ptr, f2i_ptr, tr_ptr, ti_ptr, wr_ptr, wi_ptr, N1, N2)
-    for i in range(ROWS):
-        row = tl.program_id(0) * ROWS + i
-        if row < M:
-            x = tl.load(v_ptr + row * N + grid).to(tl.float32)
-            for layer in range(K):
-                if layer > 0:
-                    tl.debug_barrier()  # the previous layer's row is in global memory: all of it
-                    step = tl.load(steps_ptr + (layer - 1) * N + grid)
-                    x = tl.load(saved_ptr + ((layer - 1) * M + row) * N + step)
-                    if RELU:
-                        x = tl.maximum(x, 0.0)
-                x = x * tl.load(a_ptr + layer * N + grid)
-                out = _middle(x, f1r, f1i, f2r, f2i, tr, ti, wr, wi, tl.load(p_ptr + layer * N + grid),
-                              tl.load(q_ptr + layer * N + grid), N, PRECISION)
-                if HAS_BIAS:
-                    out += tl.load(bias_ptr + layer * N + grid)
-                tl.store(saved_ptr + (layer * M + row) * N + grid, out)
+    grid = _grid(N1, N2)
+    x = tl.load(v_ptr + row * N + grid).to(tl.float32)
+    for layer in range(K):
+        if layer > 0:
+            tl.debug_barrier()  # the previous layer's row is in global memory: all of it
+            step = tl.load(steps_ptr + (layer - 1) * N + grid)
+            x = tl.load(saved_ptr + ((layer - 1) * M + row) * N + step)
+            if RELU:
+                x = tl.maximum(x, 0.0)
+        x = x * tl.load(a_ptr + layer * N + grid)
+        out = _middle(x, t_ptr, p_ptr + layer * N, q_ptr + layer * N, N1, N2, PRECISION)
+        if HAS_BIAS:
+            out += tl.load(bias_ptr + layer * N + grid)
+        tl.store(saved_ptr + (layer * M + row) * N + grid, out)
 
 
 def stack_pass(v: torch.Tensor, a: torch.Tensor, d: torch.Tensor, bias: torch.Tensor | None,
@@ -278,12 +274,11 @@ def stack_pass(v: torch.Tensor, a: torch.Tensor, d: torch.Tensor, bias: torch.Te
                          f"in [{MIN_WIDTH}, {MAX_WIDTH}], got {v.dtype} {tuple(v.shape)}")
     rows = v.contiguous()
     saved = torch.empty(layers, rows.shape[0], n, device=v.device, dtype=v.dtype)
-    wr, wi, p_index, q_index = _frequency_tiles(n, v.device)
+    table, p, q = _scales(d, n, layers, v.device)
     steps = steps.to(torch.int32).contiguous() if layers > 1 else rows.new_zeros(1, n, dtype=torch.int32)
-    _stack_kernel[_launch(rows)](
-        rows, saved, steps, a.contiguous(), bias.contiguous() if bias is not None else rows,
-        d[:, p_index].contiguous(), d[:, q_index].contiguous(), *_dft_tiles(n, v.device), wr, wi,
-        rows.shape[0], layers, RELU=relu, HAS_BIAS=bias is not None, **_options(n))
+    _stack_kernel[(rows.shape[0],)](
+        rows, saved, steps, a.contiguous(), bias.contiguous() if bias is not None else rows, p, q,
+        table, rows.shape[0], layers, RELU=relu, HAS_BIAS=bias is not None, **_options(n))
     return saved
 
 
@@ -297,12 +292,10 @@ def core_backward(grad: torch.Tensor, v: torch.Tensor, a: torch.Tensor,
     grad_x = torch.empty_like(rows)
     per_row_a = torch.empty(rows.shape, device=v.device, dtype=torch.float32)
     per_row_d = torch.empty_like(per_row_a)
-    wr, wi, p_index, q_index = _frequency_tiles(n, v.device)
-    d_rows = d.reshape(groups, n)
-    _backward_kernel[_launch(rows)](
-        rows, x, a.reshape(groups, n).contiguous(), d_rows[:, p_index].contiguous(),
-        d_rows[:, q_index].contiguous(), grad_x, per_row_a, per_row_d, *_dft_tiles(n, v.device),
-        wr, wi, rows.shape[0], groups, **_options(n))
+    table, p, q = _scales(d, n, groups, v.device)
+    _backward_kernel[(rows.shape[0],)](
+        rows, x, a.reshape(groups, n).contiguous(), p, q, grad_x, per_row_a, per_row_d, table,
+        groups, **_options(n))
     per_group = (-1, groups, n) if v.ndim == 3 else (-1, n)
     return (grad_x.reshape(v.shape), per_row_a.reshape(per_group).sum(0).to(a.dtype).reshape(a.shape),
             per_row_d.reshape(per_group).sum(0).to(d.dtype).reshape(d.shape))

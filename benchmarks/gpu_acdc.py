@@ -103,11 +103,10 @@ def main(argv=None) -> None:
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--copy-mb", type=int, default=1024, help="size of the bandwidth probe")
     parser.add_argument("--json", default=None, help="write every measurement here")
-    parser.add_argument("--precision", default="ieee", help="the kernels' tile-product precision")
-    parser.add_argument("--rows", type=int, default=1, help="rows per kernel program")
+    parser.add_argument("--precision", default="tf32x3", help="the kernels' tile-product precision")
     parser.add_argument("--num-warps", type=int, default=4, help="warps per kernel program")
     args = parser.parse_args(argv)
-    tuning = {"precision": args.precision, "rows": args.rows, "num_warps": args.num_warps}
+    tuning = {"precision": args.precision, "num_warps": args.num_warps}
     if backend.triton_available():
         from acdc_core import triton_core
 

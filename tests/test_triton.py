@@ -65,9 +65,10 @@ def test_a_stack_runs_every_layer_on_the_kernel():
 
 def test_the_backend_switch_and_its_errors():
     v = torch.randn(2, 100)
-    assert backend.kernel_for(torch.randn(2, 256)) is (triton_core if DEVICE == "cuda" else None)
+    rows = torch.randn(2, 256, device=DEVICE)
+    assert backend.kernel_for(rows) is (triton_core if DEVICE == "cuda" else None)
     with backend.use("torch"):
-        assert backend.kernel_for(torch.randn(2, 256)) is None
+        assert backend.kernel_for(rows) is None
     with backend.use("triton"), pytest.raises(ValueError, match="power-of-two width in \\[256, 4096\\].*width 100"):
         backend.kernel_for(v)
     with pytest.raises(ValueError, match="backend must be one of"):
@@ -150,18 +151,18 @@ def test_the_default_backend_comes_from_the_environment():
     assert refused.returncode != 0 and "ACDC_BACKEND must be one of 'auto', 'torch', 'triton'" in refused.stderr
 
 
-def test_several_rows_per_program_give_the_same_rows_and_gradients():
+def test_another_tuning_gives_the_same_rows_and_gradients():
     torch.manual_seed(5)
     v, g = torch.randn(5, 256, device=DEVICE), torch.randn(5, 256, device=DEVICE)
     a, d = torch.randn(256, device=DEVICE), torch.randn(256, device=DEVICE)
     steps = torch.stack([torch.randperm(256, device=DEVICE)])
     one = (triton_core.core_pass(v, a, d), triton_core.core_backward(g, v, a, d),
            triton_core.stack_pass(v, torch.stack([a, d]), torch.stack([d, a]), None, steps, True))
-    with triton_core.tuned(rows=3, num_warps=8):  # 5 rows: the second program has a short tail
+    with triton_core.tuned(precision="ieee", num_warps=8):
         three = (triton_core.core_pass(v, a, d), triton_core.core_backward(g, v, a, d),
                  triton_core.stack_pass(v, torch.stack([a, d]), torch.stack([d, a]), None, steps, True))
     for ours, theirs in zip(torch.utils._pytree.tree_leaves(three), torch.utils._pytree.tree_leaves(one)):
-        assert torch.allclose(ours, theirs, atol=1e-5, rtol=1e-5)
+        assert torch.allclose(ours, theirs, atol=1e-4, rtol=1e-4)
     with pytest.raises(ValueError, match="precision must be one of 'ieee', 'tf32x3', 'tf32', got 'fp8'"):
         with triton_core.tuned(precision="fp8"):
             pass
