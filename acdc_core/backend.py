@@ -1,6 +1,6 @@
 """Which implementation runs the fused ACDC pass: ``"auto"`` (the Triton kernel on CUDA for the
-shapes it supports, torch.fft otherwise), ``"torch"`` or ``"triton"`` (forced; on the CPU only
-under ``TRITON_INTERPRET=1``). The default is ``$ACDC_BACKEND`` when set, else ``"auto"``.
+shapes it supports and where it was measured faster, torch.fft otherwise), ``"torch"`` or
+``"triton"`` (forced; on the CPU only under ``TRITON_INTERPRET=1``). The default is ``$ACDC_BACKEND`` when set, else ``"auto"``.
 Triton is optional (the ``gpu`` extra)."""
 from __future__ import annotations
 
@@ -13,6 +13,11 @@ import torch
 from .checks import check_choice
 
 BACKENDS = ("auto", "torch", "triton")
+
+# "auto" runs the kernel on at most this many elements per call: on an H200 (benchmarks/results/
+# gpu-acdc-h200.md) it beat torch.fft at 8192 × 1024 and 1024 × 4096, and lost at 8192 × 4096,
+# where the tile products, not the memory traffic, set its time.
+AUTO_MAX_ELEMENTS = 8192 * 1024
 
 
 def _default() -> str:
@@ -42,7 +47,8 @@ def triton_available() -> bool:
 def kernel_for(v: torch.Tensor):
     """The Triton kernel module when it should run on rows ``v``, else None (torch.fft)."""
     name = _current[0]
-    if name == "torch" or (name == "auto" and not (v.is_cuda and triton_available())):
+    if name == "torch" or (name == "auto" and not (v.is_cuda and triton_available()
+                                                   and v.numel() <= AUTO_MAX_ELEMENTS)):
         return None
     if not triton_available():
         raise RuntimeError("backend 'triton' needs the triton package: pip install -e .[gpu]")

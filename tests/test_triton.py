@@ -2,6 +2,7 @@
 when present, else on the CPU under the Triton interpreter (TRITON_INTERPRET=1, set before the
 kernel module is first imported)."""
 import os
+import re
 
 import pytest
 import torch
@@ -166,3 +167,28 @@ def test_another_tuning_gives_the_same_rows_and_gradients():
     with pytest.raises(ValueError, match="precision must be one of 'ieee', 'tf32x3', 'tf32', got 'fp8'"):
         with triton_core.tuned(precision="fp8"):
             pass
+
+
+def test_auto_takes_the_kernel_only_on_cuda_and_up_to_the_measured_size():
+    from types import SimpleNamespace
+
+    def rows(m, n, cuda=True):
+        return SimpleNamespace(is_cuda=cuda, numel=lambda: m * n, shape=(m, n), dtype=torch.float32)
+
+    assert backend.kernel_for(rows(8192, 1024)) is triton_core
+    assert backend.kernel_for(rows(8192, 4096)) is None  # measured slower than torch.fft there
+    assert backend.kernel_for(rows(8, 1024, cuda=False)) is None
+    assert backend.kernel_for(rows(8, 100)) is None  # unsupported width
+
+
+def test_the_kernels_compile_for_hopper_without_a_gpu_and_report_their_resources():
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}  # compile, not interpret
+    result = subprocess.run([sys.executable, "benchmarks/triton_resources.py", "fwd:256:tf32:4"],
+                            capture_output=True, text=True, timeout=300, env=env,
+                            cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert re.search(r"fwd +N +256 tf32 +warps 4: \d+ registers, \d+ B spilled, \d+ KiB shared, "
+                     r"[1-9]\d* tensor-core instructions", result.stdout)

@@ -1,0 +1,74 @@
+"""What the Triton kernels cost a Hopper GPU's multiprocessor, found without a GPU: each kernel
+is compiled for sm_90 here, then Triton's own ptxas reports registers, spills and shared memory.
+Spills (local-memory traffic) and shared memory over the 227 KiB a program may use are what to
+look for before spending device time.
+
+    python benchmarks/triton_resources.py [fwd|bwd|stack]:N:PRECISION:WARPS ...
+    e.g. python benchmarks/triton_resources.py fwd:4096:tf32x3:4 bwd:4096:tf32x3:4
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import tempfile
+import time
+
+import triton
+from triton.backends.compiler import GPUTarget
+from triton.compiler import ASTSource
+
+from acdc_core import triton_core
+
+PTXAS = os.path.join(os.path.dirname(triton.__file__), "backends", "nvidia", "bin", "ptxas")
+HOPPER = GPUTarget("cuda", 90, 32)
+KERNELS = {  # kernel, its pointer arguments, its integer arguments, its other constexprs
+    "fwd": (triton_core._acdc_kernel, "v out a bias p q t", "G", dict(HAS_A=True, HAS_BIAS=True)),
+    "bwd": (triton_core._backward_kernel, "g x a p q grad_x grad_a grad_d t", "G", {}),
+    "stack": (triton_core._stack_kernel, "v saved steps a bias p q t", "M K", dict(RELU=True, HAS_BIAS=True)),
+}
+
+
+def resources(kind: str, n: int, precision: str, warps: int) -> dict:
+    """Compile one kernel for sm_90; its registers per thread, spill bytes, shared memory bytes,
+    count of tensor-core instructions in the PTX, and compile seconds."""
+    if kind not in KERNELS:
+        raise ValueError(f"kernel must be one of {', '.join(KERNELS)}, got {kind!r}")
+    fn, pointers, integers, constants = KERNELS[kind]
+    signature = {f"{p}_ptr": "*i32" if p == "steps" else "*fp32" for p in pointers.split()}
+    signature.update({i: "i32" for i in integers.split()})
+    n1, n2 = triton_core._split(n)
+    constants = dict(constants, N1=n1, N2=n2, PRECISION=precision)
+    signature.update({name: "constexpr" for name in constants})
+    start = time.perf_counter()
+    compiled = triton.compile(ASTSource(fn, signature, constants), target=HOPPER,
+                              options=dict(num_warps=warps))
+    seconds = time.perf_counter() - start
+    ptx = compiled.asm["ptx"]
+    with tempfile.TemporaryDirectory() as folder:
+        source = os.path.join(folder, "kernel.ptx")
+        with open(source, "w") as f:
+            f.write(ptx)
+        report = subprocess.run([PTXAS, "-v", "--gpu-name", "sm_90a", source, "-o", source + ".cubin"],
+                                capture_output=True, text=True, check=True).stderr
+    return {"registers": int(re.search(r"Used (\d+) registers", report).group(1)),
+            "spill_bytes": int(re.search(r"(\d+) bytes spill stores", report).group(1)),
+            "shared_bytes": compiled.metadata.shared,
+            "mma_instructions": len(re.findall(r"wgmma\.mma_async|mma\.sync", ptx)),
+            "compile_s": seconds}
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("specs", nargs="+", metavar="KERNEL:N:PRECISION:WARPS")
+    for spec in parser.parse_args(argv).specs:
+        kind, n, precision, warps = spec.split(":")
+        r = resources(kind, int(n), precision, int(warps))
+        print(f"{kind:5s} N {int(n):5d} {precision:6s} warps {warps}: {r['registers']} registers, "
+              f"{r['spill_bytes']} B spilled, {r['shared_bytes'] / 1024:.0f} KiB shared, "
+              f"{r['mma_instructions']} tensor-core instructions, compiled in {r['compile_s']:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
