@@ -1,5 +1,5 @@
 """What the Triton kernels cost a Hopper GPU's multiprocessor, found without a GPU: each kernel
-is compiled for sm_90 here, then Triton's own ptxas reports registers, spills and shared memory.
+is compiled for sm_90 here, then Triton's bundled ptxas reports registers, spills and shared memory.
 Spills (local-memory traffic) and shared memory over the 227 KiB a program may use are what to
 look for before spending device time.
 
@@ -21,7 +21,7 @@ from triton.compiler import ASTSource
 
 from acdc_core import triton_core
 
-PTXAS = os.path.join(os.path.dirname(triton.__file__), "backends", "nvidia", "bin", "ptxas")
+BIN = os.path.join(os.path.dirname(triton.__file__), "backends", "nvidia", "bin")
 HOPPER = GPUTarget("cuda", 90, 32)
 KERNELS = {  # kernel, its pointer arguments, its integer arguments, its other constexprs
     "fwd": (triton_core._acdc_kernel, "v out a bias p q t", "G", dict(HAS_A=True, HAS_BIAS=True)),
@@ -50,13 +50,25 @@ def resources(kind: str, n: int, precision: str, warps: int) -> dict:
         source = os.path.join(folder, "kernel.ptx")
         with open(source, "w") as f:
             f.write(ptx)
-        report = subprocess.run([PTXAS, "-v", "--gpu-name", "sm_90a", source, "-o", source + ".cubin"],
-                                capture_output=True, text=True, check=True).stderr
+        report = _ptxas_report(source)
     return {"registers": int(re.search(r"Used (\d+) registers", report).group(1)),
             "spill_bytes": int(re.search(r"(\d+) bytes spill stores", report).group(1)),
             "shared_bytes": compiled.metadata.shared,
             "mma_instructions": len(re.findall(r"wgmma\.mma_async|mma\.sync", ptx)),
             "compile_s": seconds}
+
+
+def _ptxas_report(source: str) -> str:
+    """ptxas -v's report on a PTX file, from the first of Triton's bundled assemblers that takes
+    its PTX version (triton 3.9 writes PTX that only its newer ``ptxas-blackwell`` reads)."""
+    errors = []
+    for name in ("ptxas", "ptxas-blackwell"):
+        run = subprocess.run([os.path.join(BIN, name), "-v", "--gpu-name", "sm_90a", source, "-o",
+                              source + ".cubin"], capture_output=True, text=True)
+        if run.returncode == 0:
+            return run.stderr
+        errors.append(f"{name}: {run.stderr.strip()}")
+    raise RuntimeError("no bundled ptxas assembled the kernel: " + "; ".join(errors))
 
 
 def main(argv=None) -> None:
