@@ -26,7 +26,8 @@ import triton.language as tl
 
 from .checks import check_choice
 
-MIN_WIDTH, MAX_WIDTH = 256, 4096  # tl.dot needs tiles of at least 16; 64×64 tiles fit on chip
+MIN_WIDTH, MAX_WIDTH = 256, 4096  # tl.dot needs tiles of at least 16; 64×128 tiles need 288 KiB
+# of shared memory on sm_90, over the 227 KiB a program may have (benchmarks/triton_resources.py)
 
 
 DTYPES = (torch.float32, torch.bfloat16)

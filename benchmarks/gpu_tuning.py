@@ -1,6 +1,7 @@
-"""Tuning sweep of the Triton ACDC kernels on one GPU: for each precision of the tile products,
-and warps per program, the forward and backward kernels' time at one width and batch, the bytes they move per second, and their error against float64 (relative, on a slice of
-rows). Prints a table, fastest first, and writes JSON.
+"""Tuning sweep of the Triton ACDC kernels on one GPU: for each precision of the tile products
+and number of warps per program, the forward (and backward) kernel's time at one width and batch,
+the bytes it moves per second, and its error against float64 (relative, on a slice of rows).
+Prints a table, fastest first, and writes JSON.
 
     python benchmarks/gpu_tuning.py [--n 4096] [--batch 8192] [--json FILE]
 """
