@@ -1,7 +1,7 @@
 """Which implementation runs the fused ACDC pass: ``"auto"`` (the Triton kernel on CUDA for the
 shapes it supports and where it was measured faster, torch.fft otherwise), ``"torch"`` or
-``"triton"`` (forced; on the CPU only under ``TRITON_INTERPRET=1``). The default is ``$ACDC_BACKEND`` when set, else ``"auto"``.
-Triton is optional (the ``gpu`` extra)."""
+``"triton"`` (forced; on the CPU only under ``TRITON_INTERPRET=1``). The default is
+``$ACDC_BACKEND`` when set, else ``"auto"``. Triton is optional (the ``gpu`` extra)."""
 from __future__ import annotations
 
 import contextlib
