@@ -3,8 +3,8 @@ is compiled for sm_90 here, then Triton's bundled ptxas reports registers, spill
 Spills (local-memory traffic) and shared memory over the 227 KiB a program may use are what to
 look for before spending device time.
 
-    python benchmarks/triton_resources.py [fwd|bwd|stack]:N:PRECISION:WARPS ...
-    e.g. python benchmarks/triton_resources.py fwd:4096:tf32x3:4 bwd:4096:tf32x3:4
+    python benchmarks/triton_resources.py [fwd|grad|dgrad|stack]:N:PRECISION:WARPS[:gauss] ...
+    e.g. python benchmarks/triton_resources.py fwd:4096:tf32x3:4 grad:4096:tf32x3:4
 """
 from __future__ import annotations
 
@@ -25,12 +25,13 @@ BIN = os.path.join(os.path.dirname(triton.__file__), "backends", "nvidia", "bin"
 HOPPER = GPUTarget("cuda", 90, 32)
 KERNELS = {  # kernel, its pointer arguments, its integer arguments, its other constexprs
     "fwd": (triton_core._acdc_kernel, "v out a bias p q t", "G", dict(HAS_A=True, HAS_BIAS=True)),
-    "bwd": (triton_core._backward_kernel, "g x a p q grad_x grad_a grad_d t", "G", {}),
+    "grad": (triton_core._gradient_kernel, "g x a p q grad_x grad_a t", "G", {}),
+    "dgrad": (triton_core._diagonal_gradient_kernel, "g x a grad_d t", "G", {}),
     "stack": (triton_core._stack_kernel, "v saved steps a bias p q t", "M K", dict(RELU=True, HAS_BIAS=True)),
 }
 
 
-def resources(kind: str, n: int, precision: str, warps: int) -> dict:
+def resources(kind: str, n: int, precision: str, warps: int, gauss: bool = False) -> dict:
     """Compile one kernel for sm_90; its registers per thread, spill bytes, shared memory bytes,
     count of tensor-core instructions in the PTX, and compile seconds."""
     if kind not in KERNELS:
@@ -39,7 +40,7 @@ def resources(kind: str, n: int, precision: str, warps: int) -> dict:
     signature = {f"{p}_ptr": "*i32" if p == "steps" else "*fp32" for p in pointers.split()}
     signature.update({i: "i32" for i in integers.split()})
     n1, n2 = triton_core._split(n)
-    constants = dict(constants, N1=n1, N2=n2, PRECISION=precision)
+    constants = dict(constants, N1=n1, N2=n2, PRECISION=precision, GAUSS=gauss)
     signature.update({name: "constexpr" for name in constants})
     start = time.perf_counter()
     compiled = triton.compile(ASTSource(fn, signature, constants), target=HOPPER,
@@ -73,11 +74,11 @@ def _ptxas_report(source: str) -> str:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("specs", nargs="+", metavar="KERNEL:N:PRECISION:WARPS")
+    parser.add_argument("specs", nargs="+", metavar="KERNEL:N:PRECISION:WARPS[:gauss]")
     for spec in parser.parse_args(argv).specs:
-        kind, n, precision, warps = spec.split(":")
-        r = resources(kind, int(n), precision, int(warps))
-        print(f"{kind:5s} N {int(n):5d} {precision:6s} warps {warps}: {r['registers']} registers, "
+        kind, n, precision, warps, *gauss = spec.split(":")
+        r = resources(kind, int(n), precision, int(warps), gauss == ["gauss"])
+        print(f"{kind:5s} N {int(n):5d} {precision:6s} warps {warps}{' gauss' if gauss else ''}: {r['registers']} registers, "
               f"{r['spill_bytes']} B spilled, {r['shared_bytes'] / 1024:.0f} KiB shared, "
               f"{r['mma_instructions']} tensor-core instructions, compiled in {r['compile_s']:.1f} s")
 
