@@ -15,9 +15,9 @@ from .checks import check_choice
 BACKENDS = ("auto", "torch", "triton")
 
 # "auto" runs the kernel on at most this many elements per call: on an H200 (benchmarks/results/
-# gpu-acdc-h200.md) it beat torch.fft at 8192 × 1024 and 1024 × 4096, and lost at 8192 × 4096,
-# where the tile products, not the memory traffic, set its time.
-AUTO_MAX_ELEMENTS = 8192 * 1024
+# gpu-acdc-h200.md) it beat torch.fft in every row at 1024 × 1024 and 1024 × 4096, came out even
+# at 8192 × 1024 and lost at 8192 × 4096, where its tile products, not memory traffic, set its time.
+AUTO_MAX_ELEMENTS = 1024 * 4096
 
 
 def _default() -> str:

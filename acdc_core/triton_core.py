@@ -5,8 +5,7 @@ No FFT primitive is needed. A length-N DFT with N = N1·N2 is two small matrix p
 laid out as an (N1, N2) tile: ``S = ((F1 @ A) ⊙ T) @ F2`` with ``T[k1, n2] = W_N^(n2·k1)``, where
 ``S[k1, k2]`` is frequency ``k1 + N1·k2``; the inverse is ``A = Re(conj(F1) @ ((Y @ conj(F2)) ⊙
 conj(T))) / N``. In Makhoul order the middle ``C⁻¹ D C`` is local per frequency on the whole
-spectrum (see :func:`_tables`), so a layer is twelve ``tl.dot``s of N1- and N2-sized tiles (ten
-when each complex product by F2 is done as three real ones, ``Tuning.gauss``). Rows are Makhoul-ordered (as
+spectrum (see :func:`_tables`), so a layer is twelve ``tl.dot``s of N1- and N2-sized tiles. Rows are Makhoul-ordered (as
 :func:`acdc_core.acdc.acdc_core` takes them); float32 or bfloat16 in and out, float32 inside. The
 constant tiles (F1, F2, T, W) are read where each product needs them, from one small table that
 stays in cache, so that only the row's own tiles are held in registers.
@@ -54,11 +53,9 @@ class Tuning:
     """How the kernels run. ``precision``: the tile products' ``tl.dot`` input precision:
     "tf32x3" (three TF32 tensor-core products, about float32's accuracy), "tf32" (one, ~1e-3
     relative error) or "ieee" (float32 on the CUDA cores: slow, and slow to compile);
-    ``num_warps``: warps per program (one program per row); ``gauss``: each complex product by F2
-    as three real products instead of four (fewer products, more shared memory)."""
+    ``num_warps``: warps per program (one program per row)."""
     precision: str = "tf32x3"
     num_warps: int = 4
-    gauss: bool = False
 
 
 _tuning = [Tuning()]
@@ -79,7 +76,7 @@ def tuned(**changes):
 def _options(n: int) -> dict:
     n1, n2 = _split(n)
     t = _tuning[0]
-    return dict(N1=n1, N2=n2, PRECISION=t.precision, GAUSS=t.gauss, num_warps=t.num_warps)
+    return dict(N1=n1, N2=n2, PRECISION=t.precision, num_warps=t.num_warps)
 
 
 def _split(n: int) -> tuple[int, int]:
@@ -90,7 +87,7 @@ def _split(n: int) -> tuple[int, int]:
 @functools.lru_cache(maxsize=32)
 def _tables(n: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The constants for width n, on ``device``: one float32 table holding F1 (real, imaginary;
-    N1×N1), F2 (real, imaginary, imaginary − real, real + imaginary; N2×N2), T and W (N1×N2 each, in the
+    N1×N1), F2 (N2×N2), T and W (N1×N2 each, in the
     (k1, k2) tile layout), and the indices of the
     two diagonal entries that scale each frequency's real and imaginary parts.
 
@@ -111,8 +108,7 @@ def _tables(n: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, t
                     torch.exp(1j * math.pi * mirror.double() / (2 * n)))
     t = torch.exp(-2j * math.pi * torch.outer(torch.arange(n1), torch.arange(n2)).double() / n)
     f1, f2 = dft(n1), dft(n2)
-    parts = (f1.real, f1.imag, f2.real, f2.imag, f2.imag - f2.real, f2.real + f2.imag,  # see _dft
-             t.real, t.imag, tile(w).real, tile(w).imag)
+    parts = (f1.real, f1.imag, f2.real, f2.imag, t.real, t.imag, tile(w).real, tile(w).imag)
     table = torch.cat([part.flatten() for part in parts])
     return (table.float().to(device), tile(torch.where(low, k, mirror)).contiguous().to(device),
             tile(torch.where(low, mirror, k)).contiguous().to(device))
@@ -132,42 +128,34 @@ def _f1(t_ptr, part, N1: tl.constexpr, N2: tl.constexpr):
 
 @triton.jit
 def _f2(t_ptr, part, N1: tl.constexpr, N2: tl.constexpr):
-    """F2's real part (0), imaginary part (1), imaginary − real (2) or real + imaginary (3)."""
     return tl.load(t_ptr + 2 * N1 * N1 + part * N2 * N2 + _grid(N2, N2))
 
 
 @triton.jit
 def _twiddle(t_ptr, part, N1: tl.constexpr, N2: tl.constexpr):
     """T's (part 0, 1) or W's (part 2, 3) real or imaginary (N1, N2) tile."""
-    return tl.load(t_ptr + 2 * N1 * N1 + 4 * N2 * N2 + part * N1 * N2 + _grid(N1, N2))
+    return tl.load(t_ptr + 2 * N1 * N1 + 2 * N2 * N2 + part * N1 * N2 + _grid(N1, N2))
 
 
 @triton.jit
-def _dft(x, t_ptr, N1: tl.constexpr, N2: tl.constexpr, PRECISION: tl.constexpr, GAUSS: tl.constexpr):
-    """The DFT of a real (N1, N2) tile: ``((F1 @ x) ⊙ T) @ F2`` as (real, imaginary) tiles; with
-    GAUSS the complex product by F2 in three real products, else four."""
+def _dft(x, t_ptr, N1: tl.constexpr, N2: tl.constexpr, PRECISION: tl.constexpr):
+    """The DFT of a real (N1, N2) tile: ``((F1 @ x) ⊙ T) @ F2`` as (real, imaginary) tiles."""
     pr = tl.dot(_f1(t_ptr, 0, N1, N2), x, input_precision=PRECISION)
     pi = tl.dot(_f1(t_ptr, 1, N1, N2), x, input_precision=PRECISION)
     tr, ti = _twiddle(t_ptr, 0, N1, N2), _twiddle(t_ptr, 1, N1, N2)
     qr, qi = pr * tr - pi * ti, pr * ti + pi * tr
-    if GAUSS:  # t1 = (qr + qi) @ Re F2, real = t1 - qi @ (Re + Im), imaginary = t1 + qr @ (Im - Re)
-        t1 = tl.dot(qr + qi, _f2(t_ptr, 0, N1, N2), input_precision=PRECISION)
-        sr = t1 - tl.dot(qi, _f2(t_ptr, 3, N1, N2), input_precision=PRECISION)
-        si = t1 + tl.dot(qr, _f2(t_ptr, 2, N1, N2), input_precision=PRECISION)
-    else:
-        f2r, f2i = _f2(t_ptr, 0, N1, N2), _f2(t_ptr, 1, N1, N2)
-        sr = tl.dot(qr, f2r, input_precision=PRECISION) - tl.dot(qi, f2i, input_precision=PRECISION)
-        si = tl.dot(qr, f2i, input_precision=PRECISION) + tl.dot(qi, f2r, input_precision=PRECISION)
+    f2r, f2i = _f2(t_ptr, 0, N1, N2), _f2(t_ptr, 1, N1, N2)
+    sr = tl.dot(qr, f2r, input_precision=PRECISION) - tl.dot(qi, f2i, input_precision=PRECISION)
+    si = tl.dot(qr, f2i, input_precision=PRECISION) + tl.dot(qi, f2r, input_precision=PRECISION)
     return sr, si
 
 
 @triton.jit
-def _middle(x, t_ptr, p_ptr, q_ptr, N1: tl.constexpr, N2: tl.constexpr, PRECISION: tl.constexpr,
-            GAUSS: tl.constexpr):
+def _middle(x, t_ptr, p_ptr, q_ptr, N1: tl.constexpr, N2: tl.constexpr, PRECISION: tl.constexpr):
     """One layer's pass on an (N1, N2) tile already scaled by ``a``: DFT, the per-frequency step
     (rotate by W, scale real and imaginary parts by the tiles at p_ptr and q_ptr, rotate back),
     inverse DFT's real part."""
-    sr, si = _dft(x, t_ptr, N1, N2, PRECISION, GAUSS)
+    sr, si = _dft(x, t_ptr, N1, N2, PRECISION)
     wr, wi = _twiddle(t_ptr, 2, N1, N2), _twiddle(t_ptr, 3, N1, N2)
     grid = _grid(N1, N2)
     p = tl.load(p_ptr + grid).to(tl.float32)
@@ -175,14 +163,9 @@ def _middle(x, t_ptr, p_ptr, q_ptr, N1: tl.constexpr, N2: tl.constexpr, PRECISIO
     zr, zi = (wr * sr - wi * si) * p, (wr * si + wi * sr) * q
     yr, yi = wr * zr + wi * zi, wr * zi - wi * zr
     # inverse DFT, real part: Re(conj(F1) @ ((Y @ conj(F2)) ⊙ conj(T))) / N
-    if GAUSS:
-        t1 = tl.dot(yr + yi, _f2(t_ptr, 0, N1, N2), input_precision=PRECISION)
-        rr = t1 + tl.dot(yi, _f2(t_ptr, 2, N1, N2), input_precision=PRECISION)
-        ri = t1 - tl.dot(yr, _f2(t_ptr, 3, N1, N2), input_precision=PRECISION)
-    else:
-        f2r, f2i = _f2(t_ptr, 0, N1, N2), _f2(t_ptr, 1, N1, N2)
-        rr = tl.dot(yr, f2r, input_precision=PRECISION) + tl.dot(yi, f2i, input_precision=PRECISION)
-        ri = tl.dot(yi, f2r, input_precision=PRECISION) - tl.dot(yr, f2i, input_precision=PRECISION)
+    f2r, f2i = _f2(t_ptr, 0, N1, N2), _f2(t_ptr, 1, N1, N2)
+    rr = tl.dot(yr, f2r, input_precision=PRECISION) + tl.dot(yi, f2i, input_precision=PRECISION)
+    ri = tl.dot(yi, f2r, input_precision=PRECISION) - tl.dot(yr, f2i, input_precision=PRECISION)
     tr, ti = _twiddle(t_ptr, 0, N1, N2), _twiddle(t_ptr, 1, N1, N2)
     ur, ui = rr * tr + ri * ti, ri * tr - rr * ti
     return (tl.dot(_f1(t_ptr, 0, N1, N2), ur, input_precision=PRECISION)
@@ -191,7 +174,7 @@ def _middle(x, t_ptr, p_ptr, q_ptr, N1: tl.constexpr, N2: tl.constexpr, PRECISIO
 
 @triton.jit
 def _gradient_kernel(g_ptr, x_ptr, a_ptr, p_ptr, q_ptr, grad_x_ptr, grad_a_ptr, t_ptr, G,
-                     N1: tl.constexpr, N2: tl.constexpr, PRECISION: tl.constexpr, GAUSS: tl.constexpr):
+                     N1: tl.constexpr, N2: tl.constexpr, PRECISION: tl.constexpr):
     """One row of the backward: ``w`` = the layer's pass on the gradient ``g`` (without ``a``);
     writes ``w ⊙ a`` (the input's gradient) and ``w ⊙ x`` (``a``'s, once summed over rows)."""
     row = tl.program_id(0)
@@ -199,7 +182,7 @@ def _gradient_kernel(g_ptr, x_ptr, a_ptr, p_ptr, q_ptr, grad_x_ptr, grad_a_ptr, 
     N: tl.constexpr = N1 * N2
     grid = _grid(N1, N2)
     g = tl.load(g_ptr + row * N + grid).to(tl.float32)
-    w = _middle(g, t_ptr, p_ptr + group * N, q_ptr + group * N, N1, N2, PRECISION, GAUSS)
+    w = _middle(g, t_ptr, p_ptr + group * N, q_ptr + group * N, N1, N2, PRECISION)
     x = tl.load(x_ptr + row * N + grid).to(tl.float32)
     a = tl.load(a_ptr + group * N + grid).to(tl.float32)
     tl.store(grad_x_ptr + row * N + grid, (w * a).to(grad_x_ptr.dtype.element_ty))
@@ -208,7 +191,7 @@ def _gradient_kernel(g_ptr, x_ptr, a_ptr, p_ptr, q_ptr, grad_x_ptr, grad_a_ptr, 
 
 @triton.jit
 def _diagonal_gradient_kernel(g_ptr, x_ptr, a_ptr, grad_d_ptr, t_ptr, G, N1: tl.constexpr,
-                              N2: tl.constexpr, PRECISION: tl.constexpr, GAUSS: tl.constexpr):
+                              N2: tl.constexpr, PRECISION: tl.constexpr):
     """One row's products of the rotated spectra of ``g`` and ``a ⊙ x``, in the diagonal's order
     (``d``'s gradient once summed over rows). Frequency k (tile position [k1, k2], k = k1 + N1*k2)
     holds, after rotation, coefficient k in its real part and coefficient N-k in its imaginary
@@ -218,10 +201,10 @@ def _diagonal_gradient_kernel(g_ptr, x_ptr, a_ptr, grad_d_ptr, t_ptr, G, N1: tl.
     N: tl.constexpr = N1 * N2
     grid = _grid(N1, N2)
     x = tl.load(x_ptr + row * N + grid).to(tl.float32) * tl.load(a_ptr + group * N + grid).to(tl.float32)
-    zr, zi = _dft(x, t_ptr, N1, N2, PRECISION, GAUSS)
+    zr, zi = _dft(x, t_ptr, N1, N2, PRECISION)
     wr, wi = _twiddle(t_ptr, 2, N1, N2), _twiddle(t_ptr, 3, N1, N2)
     zr, zi = wr * zr - wi * zi, wr * zi + wi * zr
-    gr, gi = _dft(tl.load(g_ptr + row * N + grid).to(tl.float32), t_ptr, N1, N2, PRECISION, GAUSS)
+    gr, gi = _dft(tl.load(g_ptr + row * N + grid).to(tl.float32), t_ptr, N1, N2, PRECISION)
     k = tl.arange(0, N1)[:, None] + N1 * tl.arange(0, N2)[None, :]
     scale = tl.where(k == 0, 1.0 / N, 2.0 / N)
     half = N // 2
@@ -231,8 +214,7 @@ def _diagonal_gradient_kernel(g_ptr, x_ptr, a_ptr, grad_d_ptr, t_ptr, G, N1: tl.
 
 @triton.jit
 def _acdc_kernel(v_ptr, out_ptr, a_ptr, bias_ptr, p_ptr, q_ptr, t_ptr, G, HAS_A: tl.constexpr,
-                 HAS_BIAS: tl.constexpr, N1: tl.constexpr, N2: tl.constexpr, PRECISION: tl.constexpr,
-                 GAUSS: tl.constexpr):
+                 HAS_BIAS: tl.constexpr, N1: tl.constexpr, N2: tl.constexpr, PRECISION: tl.constexpr):
     row = tl.program_id(0)
     group = row % G
     N: tl.constexpr = N1 * N2
@@ -240,7 +222,7 @@ def _acdc_kernel(v_ptr, out_ptr, a_ptr, bias_ptr, p_ptr, q_ptr, t_ptr, G, HAS_A:
     x = tl.load(v_ptr + row * N + grid).to(tl.float32)
     if HAS_A:
         x = x * tl.load(a_ptr + group * N + grid).to(tl.float32)
-    out = _middle(x, t_ptr, p_ptr + group * N, q_ptr + group * N, N1, N2, PRECISION, GAUSS)
+    out = _middle(x, t_ptr, p_ptr + group * N, q_ptr + group * N, N1, N2, PRECISION)
     if HAS_BIAS:
         out += tl.load(bias_ptr + group * N + grid).to(tl.float32)
     tl.store(out_ptr + row * N + grid, out.to(out_ptr.dtype.element_ty))
@@ -275,7 +257,7 @@ def core_pass(v: torch.Tensor, a: torch.Tensor | None, d: torch.Tensor,
 @triton.jit
 def _stack_kernel(v_ptr, saved_ptr, steps_ptr, a_ptr, bias_ptr, p_ptr, q_ptr, t_ptr, M, K,
                   RELU: tl.constexpr, HAS_BIAS: tl.constexpr, N1: tl.constexpr, N2: tl.constexpr,
-                  PRECISION: tl.constexpr, GAUSS: tl.constexpr):
+                  PRECISION: tl.constexpr):
     """K layers on one row in one launch. Layer l's output goes to ``saved[l]`` (what backward
     needs); layer l+1 reads it back through the composed gather ``steps[l]`` (+ ReLU)."""
     row = tl.program_id(0)
@@ -290,7 +272,7 @@ def _stack_kernel(v_ptr, saved_ptr, steps_ptr, a_ptr, bias_ptr, p_ptr, q_ptr, t_
             if RELU:
                 x = tl.maximum(x, 0.0)
         x = x * tl.load(a_ptr + layer * N + grid)
-        out = _middle(x, t_ptr, p_ptr + layer * N, q_ptr + layer * N, N1, N2, PRECISION, GAUSS)
+        out = _middle(x, t_ptr, p_ptr + layer * N, q_ptr + layer * N, N1, N2, PRECISION)
         if HAS_BIAS:
             out += tl.load(bias_ptr + layer * N + grid)
         tl.store(saved_ptr + (layer * M + row) * N + grid, out)

@@ -105,9 +105,8 @@ def main(argv=None) -> None:
     parser.add_argument("--json", default=None, help="write every measurement here")
     parser.add_argument("--precision", default="tf32x3", help="the kernels' tile-product precision")
     parser.add_argument("--num-warps", type=int, default=4, help="warps per kernel program")
-    parser.add_argument("--gauss", type=int, default=0, help="1: complex products as three real ones")
     args = parser.parse_args(argv)
-    tuning = {"precision": args.precision, "num_warps": args.num_warps, "gauss": bool(args.gauss)}
+    tuning = {"precision": args.precision, "num_warps": args.num_warps}
     if backend.triton_available():
         from acdc_core import triton_core
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One lent-GPU session for the Triton kernel (issue 9), run from the repository root with the
 # machine's own python3 (torch and triton preinstalled, nothing to fetch). Logs and JSON go to $OUT.
-#   bash benchmarks/gpu_session.sh [tests] [tune] [bench] [bench-tuned PRECISION WARPS GAUSS] [bench-best]
+#   bash benchmarks/gpu_session.sh [tests] [tune] [bench] [bench-tuned PRECISION WARPS] [bench-best]
 # bench-best: the benchmark with the sweep's fastest float32-accurate configuration.
 set -u
 export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD
@@ -17,10 +17,10 @@ while [ $# -gt 0 ]; do
     tune) timeout ${TUNE_S:-170} python3 benchmarks/gpu_tuning.py --backward --json "$OUT/tuning.json" 2>&1 \
             | tee "$OUT/tuning.log" | grep -v "^{" ;;
     bench) timeout ${BENCH_S:-240} python3 benchmarks/gpu_acdc.py --batches 8192 1024 --sizes 4096 1024 16384 --json "$OUT/gpu-acdc.json" 2>&1 | tee "$OUT/bench.log" ;;
-    bench-tuned) timeout ${BENCH_S:-240} python3 benchmarks/gpu_acdc.py --batches 8192 1024 --sizes 4096 1024 16384 --precision "$2" --num-warps "$3" --gauss "$4" \
-                   --json "$OUT/gpu-acdc.json" 2>&1 | tee "$OUT/bench.log"; shift 3 ;;
-    bench-best) set -- "$@" bench-tuned $(python3 benchmarks/gpu_tuning.py --best "$OUT/tuning.json" 2>/dev/null || echo tf32x3 4 0) ;;
-    *) echo "unknown step $1 (tests, tune, bench, bench-tuned P W G, bench-best)"; exit 2 ;;
+    bench-tuned) timeout ${BENCH_S:-240} python3 benchmarks/gpu_acdc.py --batches 8192 1024 --sizes 4096 1024 16384 --precision "$2" --num-warps "$3" \
+                   --json "$OUT/gpu-acdc.json" 2>&1 | tee "$OUT/bench.log"; shift 2 ;;
+    bench-best) set -- "$@" bench-tuned $(python3 benchmarks/gpu_tuning.py --best "$OUT/tuning.json" 2>/dev/null || echo tf32x3 4) ;;
+    *) echo "unknown step $1 (tests, tune, bench, bench-tuned P W, bench-best)"; exit 2 ;;
   esac
   shift
 done

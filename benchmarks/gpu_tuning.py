@@ -1,5 +1,5 @@
-"""Tuning sweep of the Triton ACDC kernels on one GPU: for each precision of the tile products,
-number of warps per program and way of multiplying by F2 (four real products or Gauss's three), the forward (and backward) kernel's time at one width and batch,
+"""Tuning sweep of the Triton ACDC kernels on one GPU: for each precision of the tile products
+and number of warps per program, the forward (and backward) kernel's time at one width and batch,
 the bytes it moves per second, and its error against float64 (relative, on a slice of rows).
 Prints a table, fastest first, and writes JSON.
 
@@ -30,8 +30,7 @@ def main(argv=None) -> None:
     parser.add_argument("--n", type=int, default=4096)
     parser.add_argument("--batch", type=int, default=8192)
     parser.add_argument("--precisions", nargs="+", default=["tf32x3", "tf32"])
-    parser.add_argument("--warps", type=int, nargs="+", default=[4])
-    parser.add_argument("--gauss", type=int, nargs="+", default=[0, 1], help="1: three real products")
+    parser.add_argument("--warps", type=int, nargs="+", default=[4, 8])
     parser.add_argument("--backward", action="store_true", help="also time the backward kernel")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--json", default=None)
@@ -48,10 +47,10 @@ def main(argv=None) -> None:
     check_rows = slice(0, 64)
     exact = _core_forward(v[check_rows].double(), a.double(), _scale_pairs(d.double()), bias.double())
     results = []
-    for precision, warps, gauss in itertools.product(args.precisions, args.warps, args.gauss):
-        entry = {"precision": precision, "num_warps": warps, "gauss": bool(gauss)}
+    for precision, warps in itertools.product(args.precisions, args.warps):
+        entry = {"precision": precision, "num_warps": warps}
         try:
-            with triton_core.tuned(precision=precision, num_warps=warps, gauss=bool(gauss)):
+            with triton_core.tuned(precision=precision, num_warps=warps):
                 entry["error"] = relative_error(triton_core.core_pass(v, a, d, bias)[check_rows], exact)
                 fns = {"fwd": lambda: triton_core.core_pass(v, a, d, bias)}
                 if args.backward:
@@ -68,10 +67,10 @@ def main(argv=None) -> None:
     print(f"\nN {args.n}, batch {args.batch}; GB/s = input + output bytes / forward time")
     for e in sorted(results, key=lambda e: e.get("fwd", float("inf"))):
         if "failed" in e:
-            print(f"  {e['precision']:7s} warps {e['num_warps']} gauss {e['gauss']:d}: FAILED {e['failed'][:120]}")
+            print(f"  {e['precision']:7s} warps {e['num_warps']}: FAILED {e['failed'][:120]}")
             continue
         bwd = f"  bwd {e['bwd']:7.3f} ms" if "bwd" in e else ""
-        print(f"  {e['precision']:7s} warps {e['num_warps']} gauss {e['gauss']:d}: fwd {e['fwd']:7.3f} ms "
+        print(f"  {e['precision']:7s} warps {e['num_warps']}: fwd {e['fwd']:7.3f} ms "
               f"({moved / e['fwd'] / 1e6:6.0f} GB/s){bwd}  error {e['error']:.1e}")
 
 
@@ -80,13 +79,13 @@ def _device_name(device: str) -> str:
 
 
 def best(path: str, max_error: float = 1e-5) -> tuple:
-    """(precision, num_warps, gauss as 0/1) of the fastest forward in a sweep's JSON whose error is at
+    """(precision, num_warps) of the fastest forward in a sweep's JSON whose error is at
     most ``max_error`` (float32-accurate), else the defaults."""
     measured = [e for e in json.loads(open(path).read())["results"] if e.get("error", 1) <= max_error]
     if not measured:
-        return "tf32x3", 4, 0
+        return "tf32x3", 4
     e = min(measured, key=lambda e: e["fwd"])
-    return e["precision"], e["num_warps"], int(e["gauss"])
+    return e["precision"], e["num_warps"]
 
 
 if __name__ == "__main__":

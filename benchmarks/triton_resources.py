@@ -3,7 +3,7 @@ is compiled for sm_90 here, then Triton's bundled ptxas reports registers, spill
 Spills (local-memory traffic) and shared memory over the 227 KiB a program may use are what to
 look for before spending device time.
 
-    python benchmarks/triton_resources.py [fwd|grad|dgrad|stack]:N:PRECISION:WARPS[:gauss] ...
+    python benchmarks/triton_resources.py [fwd|grad|dgrad|stack]:N:PRECISION:WARPS ...
     e.g. python benchmarks/triton_resources.py fwd:4096:tf32x3:4 grad:4096:tf32x3:4
 """
 from __future__ import annotations
@@ -31,7 +31,7 @@ KERNELS = {  # kernel, its pointer arguments, its integer arguments, its other c
 }
 
 
-def resources(kind: str, n: int, precision: str, warps: int, gauss: bool = False) -> dict:
+def resources(kind: str, n: int, precision: str, warps: int) -> dict:
     """Compile one kernel for sm_90; its registers per thread, spill bytes, shared memory bytes,
     count of tensor-core instructions in the PTX, and compile seconds."""
     if kind not in KERNELS:
@@ -40,7 +40,7 @@ def resources(kind: str, n: int, precision: str, warps: int, gauss: bool = False
     signature = {f"{p}_ptr": "*i32" if p == "steps" else "*fp32" for p in pointers.split()}
     signature.update({i: "i32" for i in integers.split()})
     n1, n2 = triton_core._split(n)
-    constants = dict(constants, N1=n1, N2=n2, PRECISION=precision, GAUSS=gauss)
+    constants = dict(constants, N1=n1, N2=n2, PRECISION=precision)
     signature.update({name: "constexpr" for name in constants})
     start = time.perf_counter()
     compiled = triton.compile(ASTSource(fn, signature, constants), target=HOPPER,
@@ -74,11 +74,11 @@ def _ptxas_report(source: str) -> str:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("specs", nargs="+", metavar="KERNEL:N:PRECISION:WARPS[:gauss]")
+    parser.add_argument("specs", nargs="+", metavar="KERNEL:N:PRECISION:WARPS")
     for spec in parser.parse_args(argv).specs:
-        kind, n, precision, warps, *gauss = spec.split(":")
-        r = resources(kind, int(n), precision, int(warps), gauss == ["gauss"])
-        print(f"{kind:5s} N {int(n):5d} {precision:6s} warps {warps}{' gauss' if gauss else ''}: {r['registers']} registers, "
+        kind, n, precision, warps = spec.split(":")
+        r = resources(kind, int(n), precision, int(warps))
+        print(f"{kind:5s} N {int(n):5d} {precision:6s} warps {warps}: {r['registers']} registers, "
               f"{r['spill_bytes']} B spilled, {r['shared_bytes'] / 1024:.0f} KiB shared, "
               f"{r['mma_instructions']} tensor-core instructions, compiled in {r['compile_s']:.1f} s")
 
