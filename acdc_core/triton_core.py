@@ -86,10 +86,9 @@ def _split(n: int) -> tuple[int, int]:
 
 @functools.lru_cache(maxsize=32)
 def _tables(n: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The constants for width n, on ``device``: one float32 table holding F1 (real, imaginary;
-    N1×N1), F2 (N2×N2), T and W (N1×N2 each, in the
-    (k1, k2) tile layout), and the indices of the
-    two diagonal entries that scale each frequency's real and imaginary parts.
+    """The constants for width n, on ``device``: one float32 table holding the real and imaginary
+    parts of F1 (N1×N1), F2 (N2×N2), T and W (N1×N2 each, in the (k1, k2) tile layout), and the
+    indices of the two diagonal entries that scale each frequency's real and imaginary parts.
 
     Per frequency k <= n/2 the step is W_k = e^{-iπk/2n} with (d[k], d[n-k]), as the half-spectrum
     code has it; above n/2 the Hermitian partner's step, conjugated: conj(W_{n-k}) with
@@ -128,6 +127,7 @@ def _f1(t_ptr, part, N1: tl.constexpr, N2: tl.constexpr):
 
 @triton.jit
 def _f2(t_ptr, part, N1: tl.constexpr, N2: tl.constexpr):
+    """F2's real (part 0) or imaginary (part 1) tile."""
     return tl.load(t_ptr + 2 * N1 * N1 + part * N2 * N2 + _grid(N2, N2))
 
 
