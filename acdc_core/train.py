@@ -22,11 +22,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import checkpoint as checkpoints
 from . import distributed
 from .acdc import ACDC
+from .checks import check_positive_int
 from .files import write_atomically
-
-CHECKPOINT_FORMAT = 1
 FIELDS = ("epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "learning_rate",
           "train_seconds", "seconds", "samples_per_second")
 
@@ -101,8 +101,10 @@ def train(model: nn.Module, train_batches: Iterable, test_batches: Iterable,
             when present, is called before each epoch (see :class:`acdc_core.batches.Batches`);
             resuming part-way through an epoch needs ``train_batches.set_epoch(e, start)``.
         optimiser: built on ``model``'s parameters.
-        epochs: total number of epochs of the run (a resumed run continues up to it).
-        name: the run's name, stored in the checkpoint; resuming a checkpoint of another name fails.
+        epochs: total number of epochs of the run, at least 1 (a resumed run continues up to it;
+            it is part of the run's configuration, so a run of more or fewer epochs needs another
+            checkpoint file).
+        name: the run's name, stored in the checkpoint.
         scheduler: stepped after every batch (build epoch-based schedules in batches).
         loss_fn: ``loss_fn(output, labels)`` of the model's whole output, a mean over the batch;
             default :func:`cross_entropy` of the logits. Evaluation uses it too.
@@ -113,6 +115,10 @@ def train(model: nn.Module, train_batches: Iterable, test_batches: Iterable,
         DistributedDataParallel, metrics are summed over the processes, and only rank 0 writes
         checkpoints and shows progress.
         checkpoint: file written atomically after every epoch and resumed from when it exists.
+            It stores the run's configuration (see :func:`acdc_core.checkpoint.fingerprint`):
+            a checkpoint of another configuration, or a damaged one, is refused with a
+            :class:`~acdc_core.checkpoint.CheckpointError` naming the file and the fields that
+            differ, and model, optimiser and scheduler are left as they were.
         checkpoint_every: also write it every this many batches within an epoch.
         progress: a progress bar over each epoch's batches.
         on_epoch: called with each epoch's record as soon as it is complete.
@@ -120,12 +126,17 @@ def train(model: nn.Module, train_batches: Iterable, test_batches: Iterable,
     Returns:
         the :class:`History`, the resumed epochs included.
     """
+    check_positive_int("epochs", epochs)
+    if checkpoint_every is not None:
+        check_positive_int("checkpoint_every", checkpoint_every)
     device = torch.device(device) if device is not None else default_device()
     loss_fn = loss_fn or cross_entropy
     model.to(device)
     history, start, partial = History(name), 0, None
+    config = checkpoints.fingerprint(name, epochs, model, optimiser, scheduler, train_batches, test_batches)
     if checkpoint is not None and Path(checkpoint).exists():
-        start, partial = _resume(Path(checkpoint), name, model, optimiser, scheduler, history)
+        start, partial, history.records = checkpoints.resume(checkpoint, config, model, optimiser,
+                                                             scheduler, FIELDS)
         history.resumed = start
     step_model = model
     if distributed.active():
@@ -167,7 +178,7 @@ def train(model: nn.Module, train_batches: Iterable, test_batches: Iterable,
             seen += len(labels)
             if checkpoint is not None and checkpoint_every and step % checkpoint_every == 0 \
                     and distributed.is_main():
-                _save(Path(checkpoint), name, epoch, model, optimiser, scheduler, history, {
+                checkpoints.save(checkpoint, config, epoch, model, optimiser, scheduler, history.records, {
                     "batch": step, "loss": total_loss.item(), "correct": int(correct.item()),
                     "seen": seen, "seconds": earlier["seconds"] + time.perf_counter() - began,
                     "learning_rate": learning_rate})
@@ -185,7 +196,7 @@ def train(model: nn.Module, train_batches: Iterable, test_batches: Iterable,
                                      f"epoch {epoch + 1}; lower the learning rate")
         history.records.append(record)
         if checkpoint is not None and distributed.is_main():
-            _save(Path(checkpoint), name, epoch + 1, model, optimiser, scheduler, history)
+            checkpoints.save(checkpoint, config, epoch + 1, model, optimiser, scheduler, history.records)
         if on_epoch is not None:
             on_epoch(record)
     return history
@@ -241,43 +252,6 @@ def _bar(batches, progress: bool, description: str):
 def _synchronise(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
-
-
-def _save(path: Path, name: str, epoch: int, model, optimiser, scheduler, history: History,
-          partial: dict | None = None) -> None:
-    """``epoch`` completed epochs, plus ``partial`` progress through the next (batches done and
-    the running sums) when saved part-way."""
-    state = {"format": CHECKPOINT_FORMAT, "name": name, "epoch": epoch, "partial": partial,
-             "model": model.state_dict(),
-             "optimiser": optimiser.state_dict(),
-             "scheduler": scheduler.state_dict() if scheduler is not None else None,
-             "rng": torch.get_rng_state(), "history": history.records,
-             "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomically(path, lambda p: torch.save(state, p))
-
-
-def _resume(path: Path, name: str, model, optimiser, scheduler, history: History) -> tuple[int, dict | None]:
-    """Load a checkpoint into model, optimiser, scheduler and RNG; return the completed epochs and
-    the progress through the next one (None at an epoch boundary)."""
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path} is not a training checkpoint of format {CHECKPOINT_FORMAT}")
-    if state["name"] != name:
-        raise ValueError(f"{path} holds run {state['name']!r}, not {name!r}: choose another "
-                         "checkpoint file or delete this one")
-    model.load_state_dict(state["model"])
-    optimiser.load_state_dict(state["optimiser"])
-    if (scheduler is None) != (state["scheduler"] is None):
-        raise ValueError(f"{path}: the checkpoint was {'not ' if state['scheduler'] is None else ''}"
-                         "written with a scheduler, this run is the other way round")
-    if scheduler is not None:
-        scheduler.load_state_dict(state["scheduler"])
-    torch.set_rng_state(state["rng"])
-    if state["cuda_rng"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda_rng"])
-    history.records[:] = state["history"]
-    return state["epoch"], state["partial"]
 
 
 FLAT_STRUCTURED_DECAY = 8.8e-6  # the log's fix for the structured parameters (E19)
