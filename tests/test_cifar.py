@@ -104,6 +104,11 @@ def test_step_schedule_drops_at_60_120_160_of_200_epochs_and_cosine_ends_at_zero
     assert [shortened(s) for s in (59, 60, 120, 160)] == pytest.approx([1, 0.2, 0.04, 0.008])
 
 
+def test_one_cycle_rises_from_a_25th_to_the_peak_at_30_percent_then_falls_to_zero():
+    factor = cifar.schedule_factor(cifar.CIFAR_RECIPES["wrn16_2"], steps_per_epoch=20)  # 300 steps
+    assert [factor(s) for s in (0, 45, 90, 195, 300, 400)] == pytest.approx([0.04, 0.52, 1, 0.5, 0, 0])
+
+
 @pytest.mark.parametrize("name", ["e12", "e22", "e23_scratch", "quick_distilled"])
 def test_recipes_build_with_the_surgery_they_name(name):
     recipe = cifar.CIFAR_RECIPES[name]

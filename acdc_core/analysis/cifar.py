@@ -7,7 +7,7 @@ same from the command line, under ``torchrun`` too.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -24,7 +24,7 @@ from ..escape import parameter_count
 from ..models.cifar import ResNet18, WideResNet
 from ..train import History, checkpoint_file, parameter_groups, run_title, train
 
-SCHEDULES = ("constant", "step", "cosine")
+SCHEDULES = ("constant", "step", "cosine", "onecycle")
 TEST_BATCH = 500
 
 
@@ -37,6 +37,7 @@ class CifarRecipe:
     :func:`~acdc_core.conv.replace_convolutions`) with ``conv`` options. SGD with Nesterov-free
     momentum at ``lr``; ``schedule``: ``"constant"``, ``"step"`` (×0.2 at 30%, 60% and 80% of
     ``schedule_epochs``: 60/120/160 of 200) or ``"cosine"`` (to zero at ``schedule_epochs``);
+    ``"onecycle"`` (from ``lr``/25 up to ``lr`` over the first 30%, then cosine to zero);
     ``schedule_epochs`` defaults to ``epochs`` (E22 stopped at 150 of a 200-epoch plan).
     ``structured_decay``: weight decay of the ACDC parameters, ``"flat"``, ``"scaled"`` or None
     (the same as everything else). ``teacher``: a recipe name; the student then learns with
@@ -85,6 +86,9 @@ CIFAR_RECIPES = {
                                    "attention transfer from quick_teacher", 3, "all_but_first", _QUICK,
                                    lr=0.1, batch_size=64, schedule="cosine", structured_decay="flat",
                                    teacher="quick_teacher"),
+    # cpu profile: what a 2-core CPU trains in a few hours on real CIFAR-10
+    "wrn16_2": CifarRecipe(wrn(16, 2), "WRN-16-2, dense (cpu teacher)", 15, schedule="onecycle",
+                           source="a teacher sized for a CPU; the log's teacher is WRN-40-2"),
     # the log, ResNet18 (E12–E15): SGD 0.1, momentum 0.9, wd 5e-4 everywhere, batch 128, crop+flip
     "resnet18": CifarRecipe(resnet18, "ResNet18, dense", 79, schedule="constant", log_accuracy=0.91,
                             source="E15's dense reference (≈91%); the log names no schedule: lr 0.1 "
@@ -171,6 +175,10 @@ def schedule_factor(recipe: CifarRecipe, steps_per_epoch: int, epochs: int | Non
         return lambda step: 1.0
     if recipe.schedule == "cosine":
         return lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total) / total))
+    if recipe.schedule == "onecycle":
+        peak = max(round(0.3 * total), 1)
+        return lambda step: (0.04 + 0.96 * step / peak if step < peak else
+                             0.5 * (1 + math.cos(math.pi * min(step - peak, total - peak) / max(total - peak, 1))))
     milestones = [round(f * total) for f in (0.3, 0.6, 0.8)]
     return lambda step: 0.2 ** sum(step >= m for m in milestones)
 
@@ -237,6 +245,10 @@ def main(argv=None) -> None:
     parser.add_argument("--epochs", type=int, default=None, help="default: each recipe's own")
     parser.add_argument("--train-images", type=int, default=0, help="use the first N (0: all)")
     parser.add_argument("--test-images", type=int, default=0, help="use the first N (0: all)")
+    parser.add_argument("--no-verify", action="store_true",
+                        help="skip the MD5 check (a copy that is not byte-identical, e.g. re-encoded)")
+    parser.add_argument("--data-name", default=None,
+                        help='what outputs call the data instead of "CIFAR-10", e.g. "CIFAR-10 (JPEG copy)"')
     parser.add_argument("--checkpoint-dir", required=True)
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     args = parser.parse_args(argv)
@@ -246,8 +258,10 @@ def main(argv=None) -> None:
         torch.set_num_threads(args.threads)
     if distributed.launched():
         distributed.start()
-    train_set, test_set = load(args.dataset, root=args.root)
-    train_set, test_set = train_set.first(args.train_images), test_set.first(args.test_images)
+    splits = load(args.dataset, root=args.root, verify=not args.no_verify)
+    if args.data_name:
+        splits = [replace(split, name=split.name.replace("CIFAR-10", args.data_name, 1)) for split in splits]
+    train_set, test_set = splits[0].first(args.train_images), splits[1].first(args.test_images)
     for spec in args.runs:
         name, _, seed = spec.partition(":")
         result = run(name, train_set, test_set, args.epochs, int(seed or 0),
