@@ -23,6 +23,7 @@ from ..distill import Distilled, DistillationLoss
 from ..escape import parameter_count
 from ..models.cifar import ResNet18, WideResNet
 from ..train import History, checkpoint_file, parameter_groups, run_title, train
+from .command import count, run_spec
 
 SCHEDULES = ("constant", "step", "cosine", "onecycle")
 TEST_BATCH = 500
@@ -238,22 +239,20 @@ def main(argv=None) -> None:
     import argparse
 
     parser = argparse.ArgumentParser(description=main.__doc__.split(";")[0])
-    parser.add_argument("runs", nargs="+", metavar="RECIPE[:SEED]",
+    parser.add_argument("runs", nargs="+", metavar="RECIPE[:SEED]", type=run_spec(CIFAR_RECIPES),
                         help=f"one of {', '.join(CIFAR_RECIPES)}, e.g. e22:0")
-    parser.add_argument("--dataset", default="cifar10", help="cifar10 or cifar10_standin")
+    parser.add_argument("--dataset", default="cifar10", choices=("cifar10", "cifar10_standin"))
     parser.add_argument("--root", default=None, help="data folder (default $ACDC_DATA)")
-    parser.add_argument("--epochs", type=int, default=None, help="default: each recipe's own")
-    parser.add_argument("--train-images", type=int, default=0, help="use the first N (0: all)")
-    parser.add_argument("--test-images", type=int, default=0, help="use the first N (0: all)")
+    parser.add_argument("--epochs", type=count(1), default=None, help="default: each recipe's own")
+    parser.add_argument("--train-images", type=count(0), default=0, help="use the first N (0: all)")
+    parser.add_argument("--test-images", type=count(0), default=0, help="use the first N (0: all)")
     parser.add_argument("--no-verify", action="store_true",
                         help="skip the MD5 check (a copy that is not byte-identical, e.g. re-encoded)")
     parser.add_argument("--data-name", default=None,
                         help='what outputs call the data instead of "CIFAR-10", e.g. "CIFAR-10 (JPEG copy)"')
     parser.add_argument("--checkpoint-dir", required=True)
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument("--threads", type=count(1), default=None, help="torch CPU threads")
     args = parser.parse_args(argv)
-    for spec in args.runs:
-        check_choice("recipe", spec.partition(":")[0], tuple(CIFAR_RECIPES))
     if args.threads:
         torch.set_num_threads(args.threads)
     if distributed.launched():
@@ -262,13 +261,12 @@ def main(argv=None) -> None:
     if args.data_name:
         splits = [replace(split, name=split.name.replace("CIFAR-10", args.data_name, 1)) for split in splits]
     train_set, test_set = splits[0].first(args.train_images), splits[1].first(args.test_images)
-    for spec in args.runs:
-        name, _, seed = spec.partition(":")
-        result = run(name, train_set, test_set, args.epochs, int(seed or 0),
+    for name, seed in args.runs:
+        result = run(name, train_set, test_set, args.epochs, seed,
                      checkpoint_dir=args.checkpoint_dir, progress=False)
         final = result.history.final
         if distributed.is_main():
-            print(f"{name} seed {seed or 0} on {train_set.name}: test accuracy "
+            print(f"{name} seed {seed} on {train_set.name}: test accuracy "
                   f"{final['test_accuracy']:.4f} after {final['epoch']} epochs, "
                   f"{result.parameters:,} parameters", flush=True)
 

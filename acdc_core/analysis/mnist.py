@@ -14,6 +14,7 @@ from ..data import Dataset
 from ..escape import parameter_count
 from ..models.mnist import MNIST_MODELS, Recipe, build
 from ..train import History, checkpoint_file, run_title, train
+from .command import count, run_spec
 
 TEST_BATCH = 1000
 
@@ -91,22 +92,22 @@ def main(argv=None) -> None:
     from ..data import load
 
     parser = argparse.ArgumentParser(description=main.__doc__.split(",")[0])
-    parser.add_argument("runs", nargs="+", metavar="RECIPE:SEED", help="e.g. e11:0 e11_improved:2")
-    parser.add_argument("--dataset", default="mnist")
+    parser.add_argument("runs", nargs="+", metavar="RECIPE:SEED", type=run_spec(MNIST_MODELS),
+                        help="e.g. e11:0 e11_improved:2")
+    parser.add_argument("--dataset", default="mnist", choices=("mnist", "fashion_mnist", "mnist_subset"))
     parser.add_argument("--root", default=None, help="data folder (default $ACDC_DATA)")
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--epochs", type=count(1), default=10)
     parser.add_argument("--checkpoint-dir", required=True)
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument("--threads", type=count(1), default=None, help="torch CPU threads")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     train_set, test_set = load(args.dataset, root=args.root)
-    for spec in args.runs:
-        name, _, seed = spec.partition(":")
-        result = run(name, train_set, test_set, args.epochs, int(seed or 0),
+    for name, seed in args.runs:
+        result = run(name, train_set, test_set, args.epochs, seed,
                      checkpoint_dir=args.checkpoint_dir, progress=False)
         final = result.history.final
-        print(f"{name} seed {seed or 0}: test accuracy {final['test_accuracy']:.4f} after "
+        print(f"{name} seed {seed}: test accuracy {final['test_accuracy']:.4f} after "
               f"{final['epoch']} epochs, {final['samples_per_second']:.0f} samples/s", flush=True)
 
 

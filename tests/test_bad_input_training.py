@@ -1,6 +1,7 @@
-"""Bad input to checkpoints and atomic writes: every damaged file, every other run's checkpoint and
-every bad argument gets one clear error naming the file or argument; a refused checkpoint leaves
-model, optimiser, scheduler and RNG exactly as they were; nothing outside the target is written."""
+"""Bad input to training (checkpoints, atomic writes, the training command lines): every damaged
+file, every other run's checkpoint and every bad argument gets one clear error naming the file or
+argument; a refused checkpoint leaves model, optimiser, scheduler and RNG exactly as they were;
+nothing outside the target is written."""
 import copy
 import os
 
@@ -296,3 +297,27 @@ def test_a_rewritten_file_keeps_its_permissions(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert fresh.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+# ------------------------------------------------------------- the training command lines
+@pytest.mark.parametrize("module", ["mnist", "cifar"])
+@pytest.mark.parametrize("arguments, message", [
+    (["nope:1"], "unknown recipe 'nope' in 'nope:1'; valid recipes: "),
+    (["{recipe}:x"], "the seed in '{recipe}:x' must be a non-negative integer, got 'x'"),
+    (["{recipe}:-1"], "the seed in '{recipe}:-1' must be a non-negative integer, got '-1'"),
+    (["{recipe}:1.5"], "the seed in '{recipe}:1.5' must be a non-negative integer, got '1.5'"),
+    (["{recipe}", "--epochs", "0"], "argument --epochs: expected an integer of at least 1, got '0'"),
+    (["{recipe}", "--epochs", "ten"], "argument --epochs: expected an integer of at least 1, got 'ten'"),
+    (["{recipe}", "--threads", "-2"], "argument --threads: expected an integer of at least 1, got '-2'"),
+    (["{recipe}", "--dataset", "imagenet"], "argument --dataset: invalid choice: 'imagenet'"),
+])
+def test_a_training_command_line_refuses_bad_arguments_in_one_line(module, arguments, message, tmp_path, capsys):
+    import importlib
+
+    command = importlib.import_module(f"acdc_core.analysis.{module}")
+    recipe = {"mnist": "e11", "cifar": "e22"}[module]
+    with pytest.raises(SystemExit) as exit:
+        command.main([a.format(recipe=recipe) for a in arguments] + ["--checkpoint-dir", str(tmp_path / "c")])
+    error = capsys.readouterr().err
+    assert exit.value.code == 2 and message.format(recipe=recipe) in error and "Traceback" not in error
+    assert not (tmp_path / "c").exists()
