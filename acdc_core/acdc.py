@@ -17,7 +17,7 @@ from torch import nn
 from torch.autograd.function import once_differentiable
 
 from . import backend
-from .checks import check_choice, check_features, check_positive_int
+from .checks import check_bool, check_choice, check_features, check_nonnegative_real, check_positive_int
 from .dct import counted, dct, from_makhoul, idct, makhoul_order
 from .escape import DenseEscape
 from .shuffle import inverse, permute, riffle
@@ -75,11 +75,27 @@ def _diagonal_grad(rotated_grad: torch.Tensor, rotated: torch.Tensor, n: int) ->
     return grad
 
 
+def _rfft(x: torch.Tensor) -> torch.Tensor:
+    """``torch.fft.rfft`` along the last dimension, also of no rows (MKL and cuFFT refuse those):
+    (..., n) -> (..., n//2+1) complex."""
+    if x.numel() == 0:
+        zeros = x.new_zeros(*x.shape[:-1], x.shape[-1] // 2 + 1)
+        return torch.complex(zeros, zeros)
+    return torch.fft.rfft(x)
+
+
+def _irfft(z: torch.Tensor, n: int) -> torch.Tensor:
+    """``torch.fft.irfft(z, n)`` along the last dimension, also of no rows: (..., n//2+1) -> (..., n)."""
+    if z.numel() == 0:
+        return z.real.new_zeros(*z.shape[:-1], n)
+    return torch.fft.irfft(z, n=n)
+
+
 def _core_forward(v, a, pairs, bias):
     """``irfft(conj(W) ⊙ D(W ⊙ rfft(a ⊙ v))) + bias`` (see :class:`_Core`)."""
     n = v.shape[-1]
-    rotated = _rotate(torch.fft.rfft(v * a), n)
-    r = torch.fft.irfft(_scale_and_unrotate(rotated, pairs, n), n=n)
+    rotated = _rotate(_rfft(v * a), n)
+    r = _irfft(_scale_and_unrotate(rotated, pairs, n), n)
     return r.add_(bias) if bias is not None else r
 
 
@@ -87,9 +103,9 @@ def _core_backward(grad, v, a, pairs, need_d: bool):
     """``(w, grad_d)``: the same pass on the gradient (before the ``a`` scaling) and, when asked,
     the diagonal's gradient from the gradient's spectrum and the forward's, recomputed from v."""
     n = v.shape[-1]
-    rotated_grad = _rotate(torch.fft.rfft(grad), n)
-    w = torch.fft.irfft(_scale_and_unrotate(rotated_grad, pairs, n), n=n)
-    grad_d = _diagonal_grad(rotated_grad, _rotate(torch.fft.rfft(v * a), n), n) if need_d else None
+    rotated_grad = _rotate(_rfft(grad), n)
+    w = _irfft(_scale_and_unrotate(rotated_grad, pairs, n), n)
+    grad_d = _diagonal_grad(rotated_grad, _rotate(_rfft(v * a), n), n) if need_d else None
     return w, grad_d
 
 
@@ -206,12 +222,18 @@ class _KernelStack(torch.autograd.Function):
         return g, grad_a, grad_d, grad_bias if ctx.has_bias else None, None, None, None, None
 
 
+def _kernel_for(v: torch.Tensor):
+    """The Triton kernel module for rows ``v`` (see :mod:`acdc_core.backend`), else None; None for
+    no rows, which the torch.fft path passes through."""
+    return backend.kernel_for(v) if v.numel() else None
+
+
 def stack_kernel_for(v: torch.Tensor):
     """The Triton kernel module when a whole stack on Makhoul-ordered float32 rows ``v`` (M, n)
     should run in one launch (see :mod:`acdc_core.backend`), else None."""
     if counted() or v.ndim != 2 or v.dtype != torch.float32:
         return None
-    return backend.kernel_for(v)
+    return _kernel_for(v)
 
 
 def kernel_stack(kernel, v: torch.Tensor, a: torch.Tensor, d: torch.Tensor,
@@ -228,7 +250,7 @@ def acdc_core(v: torch.Tensor, a: torch.Tensor, d: torch.Tensor, bias: torch.Ten
     forced, see :mod:`acdc_core.backend`), the Triton kernel."""
     if counted():
         return core_op(v, a, d, bias)
-    kernel = backend.kernel_for(v)
+    kernel = _kernel_for(v)
     if kernel is not None:
         return _KernelCore.apply(v, a, d, bias, kernel)
     return _Core.apply(v, a, d, bias)
@@ -246,7 +268,7 @@ class ACDC(DenseEscape, nn.Module):
             riffle shuffle between D and C⁻¹: ``y = C⁻¹ R D C A x``).
         init: ``"normal"`` (diagonals ~ N(1, sigma²), the paper's recommendation), ``"identity"``
             (A = D = 1) or ``"uniform"`` (U(-1, 1), the log's first trial).
-        sigma: standard deviation of the ``"normal"`` initialisation. Default 1e-2.
+        sigma: standard deviation of the ``"normal"`` initialisation, finite and >= 0. Default 1e-2.
         bias: add a learnable bias after the inverse DCT. Default True.
         diagonal_bias: the authors' additive biases on A and D (``a ⊙ x + b_a``, ``d ⊙ c + b_d``,
             initialised to 0). Default False.
@@ -278,9 +300,12 @@ class ACDC(DenseEscape, nn.Module):
         check_choice("parameterisation", parameterisation, PARAMETERISATIONS)
         check_choice("init", init, INITS)
         check_choice("impl", impl, IMPLS)
+        check_nonnegative_real("sigma", sigma)
+        check_bool("bias", bias)
+        check_bool("diagonal_bias", diagonal_bias)
         block_size = features if block_size is None else block_size
-        if isinstance(block_size, bool) or not isinstance(block_size, int) or block_size < 1 \
-                or features % block_size:
+        check_positive_int("block_size", block_size)
+        if features % block_size:
             raise ValueError(f"block_size must be a positive int dividing features={features}, "
                              f"got {block_size!r}")
         self.features, self.order, self.parameterisation = features, order, parameterisation

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint as activation_checkpoint
 
-from .checks import check_choice, check_positive_int
+from .checks import check_bool, check_choice, check_float_tensor, check_int_pair, check_positive_int
 from .escape import parameter_count
 from .flops import acdc_mult_adds
 from .stack import StackedACDC
@@ -56,6 +56,13 @@ class SeparableACDCConv2d(nn.Module):
         check_positive_int("in_channels", in_channels)
         check_positive_int("out_channels", out_channels)
         check_choice("form", form, FORMS)
+        check_int_pair("kernel_size", kernel_size, 1)
+        check_int_pair("stride", stride, 1)
+        if not isinstance(padding, str):  # nn.Conv2d checks "same" and "valid"
+            check_int_pair("padding", padding, 0)
+        check_int_pair("dilation", dilation, 1)
+        check_bool("bias", bias)
+        check_bool("checkpoint", checkpoint)
         self.in_channels, self.out_channels, self.form, self.checkpoint = (
             in_channels, out_channels, form, checkpoint)
         factory = {"device": device, "dtype": dtype}
@@ -87,6 +94,7 @@ class SeparableACDCConv2d(nn.Module):
         self.pointwise.reset_parameters()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_float_tensor(f"SeparableACDCConv2d({self.in_channels}, {self.out_channels})", x)
         if x.ndim != 4 or x.shape[1] != self.in_channels:
             raise ValueError(f"SeparableACDCConv2d({self.in_channels}, {self.out_channels}) expects "
                              f"input (N, {self.in_channels}, H, W), got {tuple(x.shape)}")
@@ -138,6 +146,10 @@ def replace_convolutions(model: nn.Module, which="all_but_first", **options) -> 
     """Replace ``model``'s ``nn.Conv2d`` layers in place by :class:`SeparableACDCConv2d` with the same
     channels, kernel, stride, padding, dilation and bias presence, so every output shape is kept.
 
+    Every chosen convolution is checked, and its replacement built, before any is put in place: on
+    an error the model is unchanged. A convolution held in several places is replaced by the same
+    new layer in each.
+
     Args:
         which: ``"shortcuts"`` (the 1×1 convolutions only: a ResNet's projection shortcuts, the
             log's E12), ``"all_but_first"`` (every convolution except the first in module order,
@@ -148,29 +160,56 @@ def replace_convolutions(model: nn.Module, which="all_but_first", **options) -> 
         one record per replaced layer: ``name``, ``kernel``, ``in``, ``out``, ``params_before``,
         ``params_after``.
     """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
     if not callable(which):
         check_choice("which", which, SURGERY)
-    convs = [(name, m) for name, m in model.named_modules() if type(m) is nn.Conv2d]
-    if which == "shortcuts":
-        chosen = [(n, m) for n, m in convs if m.kernel_size == (1, 1)]
-    elif which == "all_but_first":
-        chosen = convs[1:]
-    elif which == "all":
-        chosen = convs
-    else:
-        chosen = [(n, m) for n, m in convs if which(n, m)]
-    for name, conv in chosen:  # all checked before anything changes
-        if conv.groups != 1 or conv.padding_mode != "zeros":
-            raise ValueError(f"{name}: only ungrouped, zero-padded convolutions can be replaced "
-                             f"(groups={conv.groups}, padding_mode={conv.padding_mode!r})")
+    replacements = [(name, conv, _replacement(name, conv, options))
+                    for name, conv in _chosen_convolutions(model, which)]
+    places = _places(model)
     report = []
-    for name, conv in chosen:
-        new = SeparableACDCConv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride,
-                                  conv.padding, conv.dilation, bias=conv.bias is not None,
-                                  device=conv.weight.device, dtype=conv.weight.dtype, **options)
-        parent_name, _, child = name.rpartition(".")
-        setattr(model.get_submodule(parent_name), child, new)
+    for name, conv, new in replacements:
+        for place in places[id(conv)]:
+            parent_name, _, child = place.rpartition(".")
+            setattr(model.get_submodule(parent_name), child, new)
         report.append({"name": name, "kernel": conv.kernel_size, "in": conv.in_channels,
                        "out": conv.out_channels, "params_before": parameter_count(conv),
                        "params_after": parameter_count(new)})
     return report
+
+
+def _chosen_convolutions(model: nn.Module, which) -> list[tuple[str, nn.Conv2d]]:
+    """(name, conv) of the plain ``nn.Conv2d`` layers ``which`` picks, in module order."""
+    convs = [(name, m) for name, m in model.named_modules() if type(m) is nn.Conv2d]
+    if which == "shortcuts":
+        return [(n, m) for n, m in convs if m.kernel_size == (1, 1)]
+    if which == "all_but_first":
+        return convs[1:]
+    if which == "all":
+        return convs
+    return [(n, m) for n, m in convs if which(n, m)]
+
+
+def _places(model: nn.Module) -> dict[int, list[str]]:
+    """Every name each convolution is held under, by ``id``."""
+    places = {}
+    for name, m in model.named_modules(remove_duplicate=False):
+        places.setdefault(id(m), []).append(name)
+    return places
+
+
+def _replacement(name: str, conv: nn.Conv2d, options: dict) -> SeparableACDCConv2d:
+    """The separable layer that stands in for ``conv``; errors start with its ``name``."""
+    if not name:
+        raise ValueError("model is itself an nn.Conv2d, which cannot be replaced in place: build a "
+                         "SeparableACDCConv2d from it directly")
+    if conv.groups != 1 or conv.padding_mode != "zeros":
+        raise ValueError(f"{name}: only ungrouped, zero-padded convolutions can be replaced "
+                         f"(groups={conv.groups}, padding_mode={conv.padding_mode!r})")
+    try:
+        return SeparableACDCConv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride,
+                                   conv.padding, conv.dilation, bias=conv.bias is not None,
+                                   device=conv.weight.device, dtype=conv.weight.dtype, **options)
+    except (TypeError, ValueError) as error:
+        error.args = (f"{name}: {error}", *error.args[1:])
+        raise

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .checks import check_positive_int
+from .checks import check_choice, check_int, check_positive_int
 
 __all__ = ["dct", "idct", "dctn", "idctn", "dct_matrix", "makhoul_order", "from_makhoul", "Plan"]
 
@@ -111,6 +111,7 @@ def makhoul_order(n: int) -> torch.Tensor:
     """Index ``P`` of Makhoul's reordering: ``v = x[..., P]`` holds the even-indexed entries of x
     ascending, then the odd-indexed ones descending. The real FFT of ``v`` is what every type-2/3
     transform (and a fused ACDC layer) works on."""
+    check_positive_int("n", n)
     order = torch.empty(n, dtype=torch.long)
     order[_makhoul_position(n)] = torch.arange(n)
     return order
@@ -287,15 +288,13 @@ def _check_input(x) -> None:
 
 
 def _check_options(type, norm) -> None:
-    if type not in _TYPES or isinstance(type, bool):
-        raise ValueError(f"type must be one of 1, 2, 3, 4, got {type!r}")
-    if norm not in _NORMS:
-        raise ValueError(f"norm must be one of None, 'backward', 'ortho', 'forward', got {norm!r}")
+    check_choice("type", type, _TYPES)
+    check_choice("norm", norm, _NORMS)
 
 
 def _check_dim(dim, ndim: int) -> int:
-    if isinstance(dim, bool) or not isinstance(dim, int):
-        raise TypeError(f"dim must be an int, got {dim!r}")
+    """``dim`` as an index in 0..ndim-1."""
+    check_int("dim", dim)
     if ndim == 0 or not -ndim <= dim < ndim:
         allowed = f"{-ndim}..{ndim - 1}" if ndim else "none: x is 0-dimensional"
         raise IndexError(f"dim {dim} is out of range for a tensor with {ndim} dimensions "
@@ -317,13 +316,21 @@ def _resize(x: torch.Tensor, dim: int, n) -> torch.Tensor:
     return torch.nn.functional.pad(x, pad)
 
 
+def _check_length(type: int, length: int, dim: int, n) -> None:
+    """scipy refuses a transform of no points, and type 1 (period 2(N-1)) of one point."""
+    minimum = 2 if type == 1 else 1
+    if length < minimum:
+        given = f"n={n}" if n is not None else f"x.shape[{dim}]={length} and n=None"
+        raise ValueError(f"the type {type} DCT needs a length of at least {minimum} along dim {dim}, "
+                         f"got {given}")
+
+
 def _transform(x, type, n, dim, norm, inverse: bool) -> torch.Tensor:
-    _check_options(type, norm)
+    """One checked input, type and norm along one dimension (dim and n checked here)."""
     dim = _check_dim(dim, x.ndim)
     x = _resize(x, dim, n)
     length = x.shape[dim]
-    if type == 1 and length < 2:
-        raise ValueError(f"the type 1 DCT needs a length of at least 2 along dim {dim}, got {length}")
+    _check_length(type, length, dim, n)
     plan = _plan(type, length, norm, inverse)
     work = x if x.dtype in _COMPUTED else x.float()
     if dim != x.ndim - 1:
@@ -366,9 +373,11 @@ def dct(x: torch.Tensor, type: int = 2, n: int | None = None, dim: int = -1,
     Raises
     ------
     TypeError
-        ``x`` is not a real floating tensor (integer, boolean, complex).
+        ``x`` is not a real floating tensor (integer, boolean, complex); ``n`` or ``dim`` is not
+        an int.
     ValueError
-        Unknown ``type`` or ``norm``, ``n < 1``, or a type-1 length below 2.
+        Unknown ``type`` (an int from 1 to 4) or ``norm``, ``n < 1``, a length of 0 along ``dim``
+        (scipy refuses it too), or a type-1 length below 2.
     IndexError
         ``dim`` is out of range.
 
@@ -399,6 +408,7 @@ def dct(x: torch.Tensor, type: int = 2, n: int | None = None, dim: int = -1,
     True
     """
     _check_input(x)
+    _check_options(type, norm)
     return _transform(x, type, n, dim, norm, inverse=False)
 
 
@@ -411,32 +421,59 @@ def idct(x: torch.Tensor, type: int = 2, n: int | None = None, dim: int = -1,
     inverse carries the 1/(2N) factor (1/(2(N-1)) for type 1), with ``"forward"`` it carries none.
     """
     _check_input(x)
+    _check_options(type, norm)
     return _transform(x, type, n, dim, norm, inverse=True)
+
+
+def _as_list(name: str, value) -> list:
+    """scipy's ``s`` or ``axes``: an int or a sequence of them, as a list."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return [value]
+    if not isinstance(value, (tuple, list)):
+        raise TypeError(f"{name} must be an int or a sequence of ints, got {value!r} "
+                        f"({type(value).__name__})")
+    return list(value)
+
+
+def _length(i: int, n):
+    """Entry ``i`` of ``s``: a length >= 1, or -1 (None here) to keep the dimension's, as scipy."""
+    if isinstance(n, int) and not isinstance(n, bool) and n == -1:
+        return None
+    check_positive_int(f"s[{i}]", n)
+    return n
+
+
+def _dims(x: torch.Tensor, s, dim) -> list[int]:
+    """The dimensions to transform: ``dim``, else the last ``len(s)``, else all."""
+    if dim is None:
+        count = x.ndim if s is None else len(s)
+        if count > x.ndim:
+            raise ValueError(f"s gives {count} lengths but x has {x.ndim} dimensions, got s={s}")
+        return list(range(x.ndim - count, x.ndim))
+    dim = _as_list("dim", dim)
+    dims = [_check_dim(d, x.ndim) for d in dim]
+    if len(set(dims)) != len(dims):
+        raise ValueError(f"dim must not repeat a dimension, got {dim}")
+    return dims
 
 
 def _transform_n(x, type, s, dim, norm, inverse: bool) -> torch.Tensor:
     _check_input(x)
-    if dim is None:
-        dim = list(range(x.ndim)) if s is None else list(range(x.ndim - len(s), x.ndim))
-    elif isinstance(dim, int):
-        dim = [dim]
-    dims = [_check_dim(d, x.ndim) for d in dim]
-    if len(set(dims)) != len(dims):
-        raise ValueError(f"dim must not repeat a dimension, got {list(dim)}")
-    if s is None:
-        s = [None] * len(dims)
-    elif isinstance(s, int):
-        s = [s]
-    if len(s) != len(dims):
-        raise ValueError(f"s and dim must have the same length, got s={list(s)} and dim={list(dim)}")
-    for d, n in zip(dims, s):
+    _check_options(type, norm)
+    s = None if s is None else _as_list("s", s)
+    dims = _dims(x, s, dim)
+    lengths = [None] * len(dims) if s is None else [_length(i, n) for i, n in enumerate(s)]
+    if len(lengths) != len(dims):
+        raise ValueError(f"s and dim must have the same length, got s={s} and dim={dims}")
+    for d, n in zip(dims, lengths):
         x = _transform(x, type, n, d, norm, inverse)
     return x
 
 
 def dctn(x: torch.Tensor, type: int = 2, s=None, dim=None, norm: str | None = None) -> torch.Tensor:
     """N-dimensional DCT over ``dim`` (default: all dimensions, or the last ``len(s)``): the numbers
-    of ``scipy.fft.dctn``. ``s`` gives the transform length per dimension (truncate or zero-pad)."""
+    of ``scipy.fft.dctn``. ``s`` gives the transform length per dimension (truncate or zero-pad;
+    -1 keeps the length). As in scipy, ``s`` and ``dim`` may each be one int or a sequence."""
     return _transform_n(x, type, s, dim, norm, inverse=False)
 
 
@@ -449,10 +486,14 @@ def dct_matrix(n: int, type: int = 2, norm: str | None = "ortho", dtype: torch.d
                device=None) -> torch.Tensor:
     """The dense ``(n, n)`` matrix ``M`` with ``dct(x, type, norm=norm) == M @ x`` (``x`` of length n).
 
-    Built in float64 and cast to ``dtype`` (default: torch's default dtype) on ``device``; equal to
-    ``scipy.fft.dct(numpy.eye(n), type, axis=0, norm=norm)``.
+    Built in float64 and cast to ``dtype``, a real floating dtype (default: torch's default dtype),
+    on ``device``; equal to ``scipy.fft.dct(numpy.eye(n), type, axis=0, norm=norm)``.
     """
     check_positive_int("n", n)
+    dtype = torch.get_default_dtype() if dtype is None else dtype
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"dtype must be a real floating torch.dtype such as torch.float64 (an "
+                        f"integer, bool or complex one would not hold the matrix), got {dtype!r}")
     eye = torch.eye(n, dtype=torch.float64)
     m = dct(eye, type=type, dim=0, norm=norm)
-    return m.to(dtype=dtype or torch.get_default_dtype(), device=device)
+    return m.to(dtype=dtype, device=device)

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .acdc import ACDC, kernel_stack, stack_kernel_for
-from .checks import check_choice, check_features, check_positive_int
+from .checks import check_bool, check_choice, check_features, check_int, check_positive_int
 from .escape import DenseEscape
 from .dct import from_makhoul
 from .shuffle import SHUFFLES, inverse, permute, shuffle_index
@@ -68,11 +68,15 @@ class StackedACDC(DenseEscape, nn.Module):
         check_choice("bias", bias, BIAS)
         check_choice("grow", grow, GROW)
         check_choice("shrink", shrink, SHRINK)
+        for name, value in (("shuffle_last", shuffle_last), ("relu", relu), ("batchnorm", batchnorm)):
+            check_bool(name, value)
+        check_int("seed", seed)
         width = max(in_features, out_features)
-        if block_size is not None and (isinstance(block_size, bool) or not isinstance(block_size, int)
-                                       or not 1 <= block_size <= width):
-            raise ValueError(f"block_size must be an int from 1 to the working width {width}, "
-                             f"got {block_size!r}")
+        if block_size is not None:
+            check_int("block_size", block_size)
+            if not 1 <= block_size <= width:
+                raise ValueError(f"block_size must be an int from 1 to the working width {width}, "
+                                 f"got {block_size!r}")
         if shrink == "sum" and in_features > out_features and in_features % out_features:
             raise ValueError(f"shrink='sum' adds groups of out_features={out_features} and needs "
                              f"in_features divisible by it, got in_features={in_features}")
@@ -141,7 +145,7 @@ class StackedACDC(DenseEscape, nn.Module):
         if self.shrink == "linear":
             return kept + self.shrink_linear(extra)
         if self.shrink == "sum":
-            return y.reshape(y.shape[0], -1, self.out_features).sum(1)
+            return y.reshape(y.shape[0], self.width // self.out_features, self.out_features).sum(1)
         return kept
 
     def _layerwise_forward(self, h: torch.Tensor) -> torch.Tensor:

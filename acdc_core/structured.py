@@ -14,9 +14,10 @@ import torch
 from torch import nn
 
 from .acdc import INITS
-from .checks import check_choice, check_features, check_positive_int
+from .checks import (check_bool, check_choice, check_features, check_int, check_nonnegative_real,
+                     check_positive_int)
 from .escape import DenseEscape, parameter_count  # noqa: F401  (re-exported)
-from .shuffle import shuffle_index
+from .shuffle import SHUFFLES, shuffle_index
 
 
 class AFDF(DenseEscape, nn.Module):
@@ -36,6 +37,8 @@ class AFDF(DenseEscape, nn.Module):
         super().__init__()
         check_positive_int("features", features)
         check_choice("init", init, INITS)
+        check_nonnegative_real("sigma", sigma)
+        check_bool("bias", bias)
         block_size = features if block_size is None else block_size
         check_positive_int("block_size", block_size)
         if features % block_size:
@@ -65,13 +68,19 @@ class AFDF(DenseEscape, nn.Module):
         check_features(f"AFDF({self.in_features})", x, self.in_features)
         shape = (*x.shape[:-1], self.in_features // self.block_size, self.block_size)
         blocks = lambda t: t.reshape(*t.shape[:-1], *shape[-2:])  # noqa: E731
-        z = torch.fft.fft(blocks(x) * blocks(self.a), norm="ortho")
-        y = torch.fft.ifft(z * blocks(self.d), norm="ortho").real.reshape(x.shape)
+        z = _unitary_dft(torch.fft.fft, blocks(x) * blocks(self.a))
+        y = _unitary_dft(torch.fft.ifft, z * blocks(self.d)).real.reshape(x.shape)
         return y if self.bias is None else y + self.bias
 
     def extra_repr(self) -> str:
         return (f"features={self.in_features}, block_size={self.block_size}, init={self.init!r}, "
                 f"bias={self.bias is not None}")
+
+
+def _unitary_dft(transform, z: torch.Tensor) -> torch.Tensor:
+    """``transform(z, norm="ortho")`` (``torch.fft.fft`` or ``ifft``) along the last dimension; no
+    rows pass through unchanged (MKL and cuFFT refuse them), keeping the autograd graph."""
+    return transform(z, norm="ortho") if z.numel() else z.clone()
 
 
 class Cascade(DenseEscape, nn.Module):
@@ -80,8 +89,18 @@ class Cascade(DenseEscape, nn.Module):
 
     def __init__(self, layers, shuffle: str = "permutation", seed: int = 0):
         super().__init__()
+        check_choice("shuffle", shuffle, SHUFFLES)
+        check_int("seed", seed)
         self.layers = nn.ModuleList(layers)
-        self.in_features = self.out_features = self.layers[0].in_features
+        if not self.layers:
+            raise ValueError("layers must hold at least one layer, got none")
+        width = getattr(self.layers[0], "in_features", None)
+        for i, layer in enumerate(self.layers):
+            widths = (getattr(layer, "in_features", None), getattr(layer, "out_features", None))
+            if width is None or widths != (width, width):
+                raise ValueError(f"layers must all have in_features == out_features == layer 0's "
+                                 f"in_features ({width}), got {widths} for layer {i}")
+        self.in_features = self.out_features = width
         self.shuffle = shuffle
         for i in range(len(self.layers) - 1):
             self.register_buffer(f"shuffle_{i}", shuffle_index(shuffle, self.in_features, seed + i))
@@ -104,6 +123,7 @@ class GroupedLinear(DenseEscape, nn.Module):
         super().__init__()
         check_positive_int("features", features)
         check_positive_int("groups", groups)
+        check_bool("bias", bias)
         if features % groups:
             raise ValueError(f"groups must divide features={features}, got {groups}")
         self.in_features = self.out_features = features
@@ -131,6 +151,7 @@ def linear_shufflenet(features: int, n_layers: int, groups: int, bias: bool = Tr
                       device=None, dtype=None) -> Cascade:
     """Linear ShuffleNet: ``n_layers`` grouped linear layers with ShuffleNet's channel shuffle
     (the ``groups``-way interleave) between them."""
+    check_positive_int("n_layers", n_layers)
     layers = [GroupedLinear(features, groups, bias, device, dtype) for _ in range(n_layers)]
     cascade = Cascade(layers, shuffle="none")
     index = torch.arange(features).reshape(groups, -1).T.flatten()  # channel shuffle, g groups
@@ -147,6 +168,7 @@ class LowRank(DenseEscape, nn.Module):
         super().__init__()
         check_positive_int("features", features)
         check_positive_int("rank", rank)
+        check_bool("bias", bias)
         self.in_features = self.out_features = features
         self.rank = rank
         self.u = nn.Parameter(torch.empty(features, rank, device=device, dtype=dtype))
@@ -174,4 +196,10 @@ class Dense(DenseEscape, nn.Linear):
     """nn.Linear(N, N) with the same escape-hatch methods as the structured layers."""
 
     def __init__(self, features: int, bias: bool = True, device=None, dtype=None):
+        check_positive_int("features", features)
+        check_bool("bias", bias)
         super().__init__(features, features, bias, device, dtype)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_features(f"Dense({self.in_features})", x, self.in_features)
+        return super().forward(x)

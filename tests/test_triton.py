@@ -73,6 +73,20 @@ def test_a_stack_runs_every_layer_on_the_kernel():
         assert torch.allclose(y, stack(x), atol=1e-5)
 
 
+@pytest.mark.parametrize("module", ["layer", "stack"])
+def test_an_empty_batch_takes_the_torch_path_under_the_forced_kernel(module, monkeypatch):
+    """No rows launch no kernel (a grid of none); the torch.fft path gives the empty result."""
+    layer = ACDC(256, device=DEVICE) if module == "layer" else StackedACDC(256, 256, 3, device=DEVICE)
+    for name in ("core_pass", "core_backward", "stack_pass"):
+        monkeypatch.setattr(triton_core, name, None)  # a launch would fail: None is not callable
+    x = torch.zeros(0, 256, device=DEVICE, requires_grad=True)
+    with backend.use("triton"):
+        y = layer(x)
+        y.sum().backward()
+    assert y.shape == (0, 256) and x.grad.shape == (0, 256)
+    assert all(torch.equal(p.grad, torch.zeros_like(p)) for p in layer.parameters())
+
+
 def test_the_backend_switch_and_its_errors():
     v = torch.randn(2, 100)
     rows = torch.randn(2, 256, device=DEVICE)
