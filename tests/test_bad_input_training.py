@@ -142,16 +142,17 @@ def test_fewer_epochs_than_the_checkpoint_holds_is_refused(saved):
     refused(setup(), 1, path, "epochs: checkpoint 4, this run 1")
 
 
-@pytest.mark.parametrize("epochs", [0, -1, 2.5, True, "4"])
-def test_epochs_must_be_a_positive_int(tmp_path, epochs):
-    with pytest.raises(ValueError, match=f"epochs must be a positive int, got {epochs!r}"):
+@pytest.mark.parametrize("epochs, error", [(0, ValueError), (-1, ValueError), (2.5, TypeError),
+                                           (True, TypeError), ("4", TypeError)])
+def test_epochs_must_be_a_positive_int(tmp_path, epochs, error):
+    with pytest.raises(error, match=f"epochs must be a positive int, got {epochs!r}"):
         run(setup(), epochs, tmp_path / "c.pt")
     assert not (tmp_path / "c.pt").exists()
 
 
-@pytest.mark.parametrize("every", [0, -3, 1.5])
-def test_checkpoint_every_must_be_a_positive_int(tmp_path, every):
-    with pytest.raises(ValueError, match="checkpoint_every must be a positive int"):
+@pytest.mark.parametrize("every, error", [(0, ValueError), (-3, ValueError), (1.5, TypeError)])
+def test_checkpoint_every_must_be_a_positive_int(tmp_path, every, error):
+    with pytest.raises(error, match="checkpoint_every must be a positive int"):
         run(setup(), 2, tmp_path / "c.pt", checkpoint_every=every)
 
 
