@@ -185,9 +185,11 @@ def train(model: nn.Module, train_batches: Iterable, test_batches: Iterable,
         _synchronise(device)
         train_seconds = earlier["seconds"] + time.perf_counter() - began
         total_loss, correct, seen = _sum_over_processes(total_loss, correct, seen)
+        if seen == 0:
+            raise ValueError(f"{name}: train_batches gave no batches in epoch {epoch + 1}")
         test_loss, test_accuracy = evaluate(step_model, test_batches, loss_fn, device, autocast)
-        record = {"epoch": epoch + 1, "train_loss": total_loss.item() / max(seen, 1),
-                  "train_accuracy": correct.item() / max(seen, 1), "test_loss": test_loss,
+        record = {"epoch": epoch + 1, "train_loss": total_loss.item() / seen,
+                  "train_accuracy": correct.item() / seen, "test_loss": test_loss,
                   "test_accuracy": test_accuracy, "learning_rate": learning_rate,
                   "train_seconds": train_seconds, "seconds": time.perf_counter() - began,
                   "samples_per_second": seen / train_seconds}

@@ -150,6 +150,15 @@ def test_epochs_must_be_a_positive_int(tmp_path, epochs, error):
     assert not (tmp_path / "c.pt").exists()
 
 
+@pytest.mark.parametrize("which", ["train", "test"])
+def test_no_batches_to_train_or_test_on_is_refused(tmp_path, which):
+    model, optimiser, _, tr, te = setup(schedule=False)
+    empty = {"train": (iter(()), te), "test": (tr, [])}[which]
+    with pytest.raises(ValueError, match="train_batches gave no batches in epoch 1|evaluate\\(\\) got no batches"):
+        train(model, *empty, optimiser, 1, progress=False, device="cpu", checkpoint=tmp_path / "c.pt")
+    assert not (tmp_path / "c.pt").exists()
+
+
 @pytest.mark.parametrize("every, error", [(0, ValueError), (-3, ValueError), (1.5, TypeError)])
 def test_checkpoint_every_must_be_a_positive_int(tmp_path, every, error):
     with pytest.raises(error, match="checkpoint_every must be a positive int"):
