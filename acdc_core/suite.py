@@ -373,7 +373,7 @@ def check_out(out: Path, notebooks: dict[str, Path], folder: Path) -> None:
         raise Refused(f"--out {out} is {what}; expected a folder (existing or new)")
     blocker = next((p for p in out.parents if os.path.lexists(p) and not p.is_dir()), None)
     if blocker is not None:
-        raise Refused(f"--out {out} cannot be made: {blocker} is a file, not a folder")
+        raise Refused(f"--out {out} cannot be made: {blocker} is not a folder")
     holders = {Path(folder).resolve()}
     for path in notebooks.values():
         holders |= {path.parent.resolve(), path.resolve().parent}
@@ -391,6 +391,16 @@ def _is_regular(path: Path) -> bool:
     return path.is_file() and not path.is_symlink()
 
 
+def _bad_entries(owner: str, names) -> list:
+    """What is wrong in one owner's entry of the record: the owner, or names that are not plain
+    file names ``OWNER.*`` (so nothing outside the owner's own files can ever be deleted)."""
+    if not (owner == INDEX or _is_notebook_name(owner)):
+        return [owner]
+    if not isinstance(names, list):
+        return [names]
+    return [n for n in names if not _is_file_name(n) or not n.startswith(f"{owner}.")]
+
+
 def _read_record(file: Path) -> dict[str, list[str]]:
     """Owner -> file names from the record at ``file`` ({} when there is none), or Refused."""
     if not os.path.lexists(file):
@@ -405,12 +415,11 @@ def _read_record(file: Path) -> dict[str, list[str]]:
         raise Refused(f"record {file} is damaged: expected {{\"version\": 1, \"files\": {{...}}}}, "
                       f"got {_short(loaded)}; remove it and the outputs it listed by hand")
     for owner, names in files.items():
-        bad = [n for n in names if not _is_file_name(n) or not n.startswith(f"{owner}.")] \
-            if isinstance(names, list) else [names]
-        if not (owner == INDEX or _is_notebook_name(owner)) or bad:
-            raise Refused(f"record {file} is damaged: entry {owner!r}: {_short(bad or owner)} is "
-                          f"not a list of plain file names {owner}.*; remove it and the outputs "
-                          "it listed by hand")
+        bad = _bad_entries(owner, names)
+        if bad:
+            raise Refused(f"record {file} is damaged: its entry {owner!r} holds {_short(bad[0])}; "
+                          "expected a notebook name listing plain file names NAME.*; remove it "
+                          "and the outputs it listed by hand")
     return files
 
 
@@ -601,6 +610,17 @@ def list_notebooks(folder: Path = NOTEBOOKS) -> str:
     return "\n".join(lines)
 
 
+class _Once(argparse.Action):
+    """Store an option's value, refusing a second one (which would silently win)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if getattr(namespace, f"_{self.dest}_given", False):
+            parser.error(f"argument {option_string}: given twice ({getattr(namespace, self.dest)} "
+                         f"and {values}); give it once")
+        setattr(namespace, f"_{self.dest}_given", True)
+        setattr(namespace, self.dest, values)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with its usage errors on one line, like the suite's refusals."""
 
@@ -616,16 +636,18 @@ def _folder_argument(text: str) -> Path:
 
 def _arguments(argv) -> argparse.Namespace:
     parser = _Parser(prog="acdc-suite", description=__doc__.splitlines()[0])
-    parser.add_argument("--notebooks", type=_folder_argument, default=NOTEBOOKS,
+    parser.add_argument("--notebooks", type=_folder_argument, default=NOTEBOOKS, action=_Once,
                         help="folder of the notebooks and params.yaml (default: this project's)")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="every notebook with its parameters")
     run_parser = sub.add_parser("run", help="execute notebooks into an output folder")
     run_parser.add_argument("names", nargs="*", help="notebook names or paths (default: all)")
-    run_parser.add_argument("--profile", default="quick", help="parameter profile (default quick)")
+    run_parser.add_argument("--profile", default="quick", action=_Once,
+                            help="parameter profile (default quick)")
     run_parser.add_argument("-p", dest="overrides", action="append", default=[],
                             metavar="NAME=VALUE", help="override a parameter, VALUE as JSON (repeatable)")
-    run_parser.add_argument("--out", type=_folder_argument, help="output folder (default runs/PROFILE)")
+    run_parser.add_argument("--out", type=_folder_argument, action=_Once,
+                            help="output folder (default runs/PROFILE)")
     refresh_parser = sub.add_parser("refresh", help="re-execute notebooks in place")
     refresh_parser.add_argument("names", nargs="*", help="notebook names or paths (default: all)")
     return parser.parse_args(argv)
