@@ -27,7 +27,9 @@ result, and the index lists only recorded files. A run is refused when a file it
 whole (``NAME.ipynb``, ``NAME.html``, ``NAME.metrics.json``, ``index.html``) exists unrecorded,
 or when the record is damaged. A failing notebook is saved with its traceback and the others
 still run; the exit status is then 1. Files are written under a temporary name and renamed, so
-an interrupted run never leaves a half-written file that looks complete.
+an interrupted run never leaves a half-written file that looks complete. The kernel imports
+``acdc_core`` from the same tree as the runner (``PYTHONPATH``), so its helpers report their
+outputs the way this runner reads them.
 
 ``refresh [NAME|PATH ...]`` re-executes notebooks in place canonically (default parameters, CPU,
 no timing metadata) so the committed outputs are reproducible.

@@ -181,7 +181,7 @@ def test_a_hand_edited_record_never_leads_outside_its_notebooks_files(folder, tm
     (out / suite.RECORD).write_text(json.dumps(record))
     before = snapshot(tmp_path)
     main_refused(capsys, "--notebooks", folder, "run", "alpha", "--out", out,
-                 words=[suite.RECORD, "damaged", repr(entry)])
+                 words=[suite.RECORD, "damaged", f"holds {entry!r};"])
     assert snapshot(tmp_path) == before
 
 
