@@ -2,8 +2,10 @@
 figure, figure files, headline metrics, quiet progress bars and plain-text tables.
 
 The runner sets ``ACDC_HEADLESS=1`` (so do ``make test`` and ``make refresh``), ``ACDC_OUTPUT_DIR``
-(where figures go), ``ACDC_NOTEBOOK`` (the notebook's name, prefixed to its files) and
-``ACDC_METRICS_FILE``. Nothing here guesses at the frontend.
+(where figures go), ``ACDC_NOTEBOOK`` (the notebook's name, prefixed to its files),
+``ACDC_METRICS_FILE`` and ``ACDC_OUTPUTS_FILE`` (where ``output_path`` notes each name it hands
+out, so the runner records and later deletes exactly those files). Nothing here guesses at the
+frontend.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from pathlib import Path
 from .files import write_atomically
 
 HEADLESS = os.environ.get("ACDC_HEADLESS", "") not in ("", "0")
+RUNNER_SUFFIXES = ("ipynb", "html", "metrics.json")  # NOTEBOOK.* files the runner writes itself
 
 
 def output_dir() -> Path | None:
@@ -24,12 +27,31 @@ def output_dir() -> Path | None:
 
 def output_path(name: str) -> Path | None:
     """``OUTPUT_DIR/NOTEBOOK.NAME`` for a file the notebook leaves beside its figures (the runner
-    lists it in the index); None when the notebook runs by hand."""
+    lists it in the index); None when the notebook runs by hand. ``name`` must be a plain file
+    name, not one of the runner's own suffixes."""
+    _check_output_name(name)
     folder = output_dir()
     if folder is None:
         return None
     folder.mkdir(parents=True, exist_ok=True)
-    return folder / f"{os.environ.get('ACDC_NOTEBOOK', 'notebook')}.{name}"
+    target = folder / f"{os.environ.get('ACDC_NOTEBOOK', 'notebook')}.{name}"
+    _note_output(target.name)
+    return target
+
+
+def _check_output_name(name) -> None:
+    if (not isinstance(name, str) or name in ("", ".", "..") or "/" in name or "\\" in name
+            or not name.isprintable() or name in RUNNER_SUFFIXES):
+        raise ValueError(f"output name {name!r}: expected a plain file name without '/' or '\\', "
+                         f"other than the runner's own {', '.join(RUNNER_SUFFIXES)}")
+
+
+def _note_output(file_name: str) -> None:
+    """Tell the runner (through ACDC_OUTPUTS_FILE) that this file is the notebook's output."""
+    notes = os.environ.get("ACDC_OUTPUTS_FILE")
+    if notes:
+        with open(notes, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(file_name) + "\n")
 
 
 def save_figure(fig, name: str) -> Path | None:

@@ -59,7 +59,7 @@ def test_list_shows_parameters_with_types_defaults_and_comments(folder):
 
 
 def test_plan_applies_profile_then_overrides_with_types(folder):
-    work = suite.plan([], "full", ["scale=2.5", "fail=no", "values=[3, 4]"], folder)
+    work = suite.plan([], "full", ["scale=2.5", "fail=false", "values=[3, 4]"], folder)
     assert work["alpha"][1] == {"steps": 5, "scale": 2.5, "fail": False, "values": [3, 4]}
     assert work["beta"][1] == {"scale": 2.5, "fail": False, "values": [3, 4]}
 
@@ -98,7 +98,7 @@ def run_suite(folder, out, *arguments):
 
 def test_run_writes_outputs_and_a_failure_does_not_stop_the_others(folder, tmp_path):
     out = tmp_path / "out"
-    result = run_suite(folder, out, "-p", "fail=True", "alpha")
+    result = run_suite(folder, out, "-p", "fail=true", "alpha")
     assert result.returncode == 1 and "failed: alpha" in result.stderr
     assert not (out / "alpha.metrics.json").exists()  # a failed run leaves no metrics that look complete
     failed = nbformat.read(out / "alpha.ipynb", as_version=4)
