@@ -392,7 +392,7 @@ def _find_idx(folder: Path, stem: str, download: bool, mirrors, md5: str, name: 
 
 # ------------------------------------------------------------------------------------- CIFAR-10
 _NDARRAY = object()  # what numpy.ndarray unpickles as: only a tag for _reconstruct
-_MAX_TUPLE_DEPTH = 100  # numpy's pickles nest tuples 2 deep; hashing 10^5 deep overflows the C stack
+_MAX_TUPLE_DEPTH = 100  # numpy's pickles nest tuples 2 deep; hashing 3e5 deep overflowed the C stack
 
 
 class _PickledDtype:
@@ -408,7 +408,7 @@ class _PickledDtype:
         if not isinstance(state, tuple) or len(state) < 5 or any(v is not None for v in state[2:5]) \
                 or _ascii(state[1]) not in ("<", ">", "|", "="):
             raise ValueError("a dtype's state should be (version, byte order, None, None, None, ...), "
-                             f"found a {type(state).__name__} that is not")
+                             f"found {_describe(state)} that is not")
         self.dtype = self.dtype.newbyteorder(_ascii(state[1]))
 
 
@@ -430,7 +430,8 @@ class _PickledArray:
 
 
 def _reconstruct(subtype, shape, dtype) -> _PickledArray:
-    """numpy's first step in unpickling an array: an empty one, filled by its state."""
+    """numpy's first step in unpickling an array: an empty one (``shape`` and ``dtype`` are
+    placeholders), filled by its state."""
     if subtype is not _NDARRAY or not _is_shape(shape):
         raise ValueError("_reconstruct takes numpy.ndarray and a shape")
     return _PickledArray()
@@ -449,8 +450,8 @@ def _scalar(dtype, raw) -> _PickledArray:
 def _latin1(text, encoding) -> bytes:
     """``_codecs.encode`` as pickle protocols 0-2 state bytes: latin-1 text."""
     if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
-        raise ValueError(f"_codecs.encode is admitted for latin-1 text only, found a "
-                         f"{type(text).__name__} and encoding {type(encoding).__name__}")
+        raise ValueError(f"_codecs.encode is admitted for latin-1 text only, found {_describe(text)} "
+                         f"and an encoding of type {type(encoding).__name__}")
     return text.encode("latin1")
 
 
@@ -458,9 +459,9 @@ def _array(raw, dtype, shape, order) -> np.ndarray:
     """``raw`` as an array of ``shape`` and ``dtype``, when it holds exactly the bytes they need."""
     if not isinstance(raw, (bytes, bytearray)) or not isinstance(dtype, _PickledDtype) \
             or not _is_shape(shape) or order not in ("C", "F"):
-        raise ValueError(f"an array needs bytes, a dtype, a shape and an order 'C' or 'F', found a "
-                         f"{type(raw).__name__}, a {type(dtype).__name__}, a "
-                         f"{type(shape).__name__} and a {type(order).__name__}")
+        raise ValueError(f"an array needs bytes, a dtype, a shape (a tuple of ints >= 0) and an order "
+                         f"'C' or 'F', found types {type(raw).__name__}, {type(dtype).__name__}, "
+                         f"{type(shape).__name__} and {type(order).__name__}")
     needed = math.prod(shape) * dtype.dtype.itemsize
     if len(raw) != needed:
         raise ValueError(f"an array of shape {shape} and dtype {dtype.dtype} needs {needed:,} bytes, "
@@ -476,7 +477,7 @@ def _ascii(text) -> str:
     if isinstance(text, bytes):  # Python 2's pickles state text as bytes
         return text.decode("ascii")
     if not isinstance(text, str):
-        raise ValueError(f"expected text, found a {type(text).__name__}")
+        raise ValueError(f"expected text, found {_describe(text)}")
     return text
 
 
@@ -597,7 +598,7 @@ def _unpickle_batch(path: Path) -> dict:
             IndexError, OverflowError, RecursionError) as error:
         raise CorruptDataError(f"{path}: not a readable CIFAR-10 batch ({error})") from None
     if not isinstance(batch, dict):
-        raise CorruptDataError(f"{path}: expected a dict, found {type(batch).__name__}")
+        raise CorruptDataError(f"{path}: expected a dict, found {_describe(batch)}")
     return batch
 
 
@@ -626,7 +627,7 @@ def _cifar_labels(path: Path, labels, count: int) -> np.ndarray:
         wrong = next((i for i, v in enumerate(values) if not _is_label(v)), None)
         if wrong is not None:
             value = values[wrong]
-            found = "a label outside 0..9" if _is_integer(value) else f"a {type(value).__name__}"
+            found = "a label outside 0..9" if _is_integer(value) else _describe(value)
             raise CorruptDataError(f"{path}: {expected}, found {found} at position {wrong}")
         labels = np.array(values, dtype=np.int64)
     elif not isinstance(labels, np.ndarray) or labels.dtype.kind not in "iu" or labels.ndim != 1:
@@ -647,9 +648,10 @@ def _is_label(value) -> bool:
 
 
 def _describe(value) -> str:
+    """What ``value`` is, without its contents (which may be huge)."""
     if isinstance(value, np.ndarray):
-        return f"a {value.dtype} array of shape {value.shape}"
-    return f"a {type(value).__name__}"
+        return f"an array of dtype {value.dtype} and shape {value.shape}"
+    return f"a value of type {type(value).__name__}"
 
 
 def _load_cifar10(root: Path, download: bool, verify: bool) -> tuple[Dataset, Dataset]:
