@@ -7,14 +7,16 @@ files are checked for their magic number, and their header's shape (an exact pro
 file's length before the body is read; a gzipped one must be able to hold that shape (gzip expands
 at most 1032-fold) and is decompressed no further. The canonical gzipped files are also checked by
 MD5. CIFAR-10's pickle batches go through an unpickler that admits only the containers and numpy
-types they hold and calls none of numpy's constructors: an array is made only from bytes the
-pickle holds, once they are exactly what its shape and dtype need; tuples nested deeper than any
-batch holds are refused before unpickling (hashing one crashes Python). Labels must be integers in
-range (floats, strings and bools are not cast), images and labels of a split must agree in length,
-no split may be empty, and a dataset's splits must agree in image shape. Downloads are verified
-before they are renamed into place and archives extract with tarfile's ``"data"`` filter. Nothing
-is half-loaded: any fault raises :class:`CorruptDataError` naming the file, what was expected and
-what it holds; bad arguments raise ``TypeError`` or ``ValueError`` naming the argument.
+types they hold and calls none of numpy's constructors: an array is made only from bytes the pickle
+holds, once they are exactly what its shape and dtype need; and before unpickling, the opcodes are
+read to refuse byte strings longer than the file, memo indices out of sequence (the unpickler
+allocates by both) and tuples nested deeper than a batch's (hashing one crashes Python). Labels
+must be integers in range (floats, strings and bools are not cast), images and labels of a split
+must agree in length, no split may be empty, and a dataset's splits must agree in image shape.
+Downloads are verified before they are renamed into place and archives extract with tarfile's
+``"data"`` filter. Nothing is half-loaded: any fault raises :class:`CorruptDataError` naming the
+file, what was expected and what it holds; bad arguments raise ``TypeError`` or ``ValueError``
+naming the argument.
 
 Layouts (torchvision's): ``ROOT/MNIST/raw/*-ubyte[.gz]``, ``ROOT/FashionMNIST/raw/...``,
 ``ROOT/cifar-10-batches-py/``. ``ROOT`` is the ``root`` argument, else ``$ACDC_DATA``, else
@@ -99,6 +101,8 @@ class Dataset:
         name: what the data is, for every output that shows a result on it.
         classes: class names in label order.
         mean, std: per-channel normalisation constants for pixels scaled to [0, 1].
+
+    The fields are checked against each other at construction (``ValueError`` naming the field).
     """
     images: torch.Tensor
     labels: torch.Tensor
@@ -523,9 +527,10 @@ _STACK_EFFECTS = {op.name: _stack_effect(op) for op in pickletools.opcodes}
 
 def _check_opcodes(raw: bytes) -> None:
     """Refuse, without running it, a pickle that would make the unpickler crash or allocate far
-    beyond its size: tuples nested more than ``_MAX_TUPLE_DEPTH`` deep (Python hashes them
-    recursively), or a memo index out of sequence (the unpickler sizes its memo by the index).
-    Follows the nesting depth of each item on the unpickler's stack and in its memo."""
+    beyond its size: a byte string longer than the rest of the file (the unpickler allocates the
+    length stated; ``genops`` refuses it), tuples nested more than ``_MAX_TUPLE_DEPTH`` deep
+    (Python hashes them recursively), or a memo index out of sequence (the unpickler sizes its
+    memo by the index). Follows the nesting depth of each item on the stack and in the memo."""
     stack, marks, memo = [], [], {}
     for op, arg, _ in pickletools.genops(raw):
         name = op.name

@@ -301,6 +301,19 @@ def test_memo_index_that_would_size_the_memo(tmp_path):
     assert memory.peak < 2 ** 20
 
 
+@pytest.mark.parametrize("opcode, length", [
+    (b"\x8e", 2 ** 33), (b"\x96", 2 ** 33), (b"\x8d", 2 ** 33),  # BINBYTES8, BYTEARRAY8, BINUNICODE8
+    (b"B", 2 ** 31 - 1),  # BINBYTES
+])
+def test_byte_string_longer_than_the_file(tmp_path, opcode, length):
+    width = 8 if length > 2 ** 32 else 4
+    path = batch_file(tmp_path, b"\x80\x05" + opcode + length.to_bytes(width, "little") + b".")
+    with PeakMemory() as memory:  # for all but BINUNICODE8 the unpickler allocated the length stated
+        message = refused(CorruptDataError, path, read_cifar_batch, path)
+    assert f"expected {length} bytes" in message
+    assert memory.peak < 2 ** 20
+
+
 @pytest.mark.parametrize("protocol", [0, 2, 4, 5])
 def test_truncated_and_mutated_batches(tmp_path, protocol):
     """Every truncation of a small batch, and random byte changes, read or raise CorruptDataError."""
