@@ -2,11 +2,21 @@
 5,000-digit MNIST subset that needs no network, and a generated stand-in for CIFAR-10 (synthetic,
 and named so wherever it is shown) for when CIFAR-10 is neither on disk nor downloadable.
 
-Files from elsewhere are untrusted. IDX files are checked for their magic number and exact length,
-the canonical gzipped files also by MD5; CIFAR-10's pickle batches go through an unpickler that
-admits only the containers and numpy types they hold; downloads are verified before they are
-renamed into place and archives extract with tarfile's ``"data"`` filter. Nothing is half-loaded:
-any fault raises :class:`CorruptDataError` naming the file and what was wrong.
+Files from elsewhere are untrusted, and no size they state is believed before it is checked. IDX
+files are checked for their magic number, and their header's shape (an exact product) against the
+file's length before the body is read; a gzipped one must be able to hold that shape (gzip expands
+at most 1032-fold) and is decompressed no further. The canonical gzipped files are also checked by
+MD5. CIFAR-10's pickle batches go through an unpickler that admits only the containers and numpy
+types they hold and calls none of numpy's constructors: an array is made only from bytes the pickle
+holds, once they are exactly what its shape and dtype need; and before unpickling, the opcodes are
+read to refuse byte strings longer than the file, memo indices out of sequence (the unpickler
+allocates by both) and tuples nested deeper than a batch's (hashing one crashes Python). Labels
+must be integers in range (floats, strings and bools are not cast), images and labels of a split
+must agree in length, no split may be empty, and a dataset's splits must agree in image shape.
+Downloads are verified before they are renamed into place and archives extract with tarfile's
+``"data"`` filter. Nothing is half-loaded: any fault raises :class:`CorruptDataError` naming the
+file, what was expected and what it holds; bad arguments raise ``TypeError`` or ``ValueError``
+naming the argument.
 
 Layouts (torchvision's): ``ROOT/MNIST/raw/*-ubyte[.gz]``, ``ROOT/FashionMNIST/raw/...``,
 ``ROOT/cifar-10-batches-py/``. ``ROOT`` is the ``root`` argument, else ``$ACDC_DATA``, else
@@ -17,19 +27,22 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import math
 import os
 import pickle
+import pickletools
 import shutil
 import tarfile
 import tempfile
 import urllib.request
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .checks import check_choice
+from .checks import check_choice, check_positive_int
 
 ROOT_VARIABLE = "ACDC_DATA"
 
@@ -88,6 +101,8 @@ class Dataset:
         name: what the data is, for every output that shows a result on it.
         classes: class names in label order.
         mean, std: per-channel normalisation constants for pixels scaled to [0, 1].
+
+    The fields are checked against each other at construction (``ValueError`` naming the field).
     """
     images: torch.Tensor
     labels: torch.Tensor
@@ -96,24 +111,72 @@ class Dataset:
     mean: tuple[float, ...]
     std: tuple[float, ...]
 
+    def __post_init__(self):
+        _check_tensor("images", self.images, torch.uint8, "(N, C, H, W)", 4)
+        _check_tensor("labels", self.labels, torch.int64, "(N,)", 1)
+        if len(self.images) != len(self.labels):
+            raise ValueError(f"Dataset images and labels must agree in length, got "
+                             f"{len(self.images):,} images and {len(self.labels):,} labels")
+        if not isinstance(self.classes, tuple) or not self.classes:
+            raise ValueError(f"Dataset classes must be a non-empty tuple of names, got "
+                             f"{self.classes!r}")
+        low, high = (int(self.labels.min()), int(self.labels.max())) if len(self.labels) else (0, 0)
+        if low < 0 or high >= len(self.classes):
+            raise ValueError(f"Dataset labels must lie in 0..{len(self.classes) - 1} (one per class), "
+                             f"got {low}..{high}")
+        channels = self.images.shape[1]
+        for field in ("mean", "std"):
+            value = getattr(self, field)
+            if not isinstance(value, tuple) or len(value) != channels:
+                raise ValueError(f"Dataset {field} must be a tuple of one value per channel "
+                                 f"({channels}), got {value!r}")
+
     def __len__(self) -> int:
         return len(self.labels)
 
     def first(self, n: int) -> "Dataset":
         """The first ``n`` samples (all when ``n`` is 0 or at least the size), named so."""
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+            raise ValueError(f"first(n): n must be an int >= 0 (0: all samples), got {n!r}")
         if not n or n >= len(self):
             return self
         return Dataset(self.images[:n], self.labels[:n], f"{self.name} (first {n:,} used)",
                        self.classes, self.mean, self.std)
 
 
+def _check_tensor(name: str, value, dtype: torch.dtype, shape: str, ndim: int) -> None:
+    if not isinstance(value, torch.Tensor) or value.dtype != dtype or value.ndim != ndim:
+        got = f"{value.dtype} tensor of shape {tuple(value.shape)}" if isinstance(value, torch.Tensor) \
+            else type(value).__name__
+        raise ValueError(f"Dataset {name} must be a {dtype} tensor {shape}, got {got}")
+
+
 def data_root(root: str | os.PathLike | None = None) -> Path:
-    """The data folder: ``root`` if given, else ``$ACDC_DATA``, else ``~/.cache/acdc``."""
+    """The data folder: ``root`` if given, else ``$ACDC_DATA``, else ``~/.cache/acdc``. Refuses
+    a ``root`` that is not a path, and a folder path that names something other than a folder."""
     if root is not None:
-        return Path(root).expanduser()
-    if os.environ.get(ROOT_VARIABLE):
-        return Path(os.environ[ROOT_VARIABLE]).expanduser()
-    return Path.home() / ".cache" / "acdc"
+        _check_root(root)
+        path, source = Path(root).expanduser(), "root"
+    elif os.environ.get(ROOT_VARIABLE):
+        path, source = Path(os.environ[ROOT_VARIABLE]).expanduser(), f"${ROOT_VARIABLE}"
+    else:
+        path, source = Path.home() / ".cache" / "acdc", "the default data folder"
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{source} must name a folder, got {str(path)!r}, which exists and is not one")
+    return path
+
+
+def _check_root(root) -> None:
+    if not isinstance(root, (str, os.PathLike)):
+        raise TypeError(f"root must be a folder path (str or os.PathLike) or None, got "
+                        f"{type(root).__name__} {root!r}")
+    if not os.fspath(root):
+        raise ValueError("root must be a folder path or None, got ''")
+
+
+def _check_flag(name: str, value) -> None:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
 
 
 def load(name: str, root: str | os.PathLike | None = None, download: bool = True,
@@ -127,7 +190,14 @@ def load(name: str, root: str | os.PathLike | None = None, download: bool = True
     of files already on disk (for copies that are not byte-identical with the canonical ones; the
     dataset names then say "unverified"); format and length are checked whatever ``verify``.
     """
+    if not isinstance(name, str):
+        raise TypeError(f"dataset name must be a str, one of {', '.join(map(repr, DATASETS))}; got "
+                        f"{type(name).__name__} {name!r}")
     check_choice("dataset", name, DATASETS)
+    if root is not None:
+        _check_root(root)
+    _check_flag("download", download)
+    _check_flag("verify", verify)
     if name == "mnist_subset":
         return mnist_subset()
     if name == "cifar10_standin":
@@ -168,6 +238,8 @@ def cifar10_standin(train: int = 2000, test: int = 500, seed: int = 0) -> tuple[
     orientation ±(k mod 5)·22.5° (sign at random, so a horizontal flip keeps the class) with 2–3
     cycles per image for k < 5 and 5–6 for k ≥ 5, in a random colour, phase and brightness, over a
     weaker grating of random orientation and pixel noise. Every name says it is synthetic."""
+    check_positive_int("train", train)
+    check_positive_int("test", test)
     generator = torch.Generator().manual_seed(seed)
 
     def draw(n: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -204,57 +276,100 @@ def cifar10_standin(train: int = 2000, test: int = 500, seed: int = 0) -> tuple[
 
 
 # ---------------------------------------------------------------------------------------- IDX
+_GZIP_MAX_RATIO = 1032  # deflate expands at most 1032-fold: a bound on what a gzip file can hold
+
+
 def read_idx(path: str | os.PathLike, expected_md5: str | None = None) -> np.ndarray:
     """One IDX file (gzipped or not) as a uint8 array of the shape its header gives.
 
-    Raises :class:`CorruptDataError` on a checksum mismatch, truncated gzip stream, unknown magic
-    number, or a length other than the header's."""
+    The header is checked before the body is read: an uncompressed file must be exactly as long as
+    its shape says, a gzipped one must be able to hold it and is decompressed no further. Raises
+    :class:`CorruptDataError` on a checksum mismatch, a damaged or truncated gzip stream, an unknown
+    magic number, or a length other than the header's."""
     path = Path(path)
-    raw = path.read_bytes()
     if expected_md5 is not None:
-        _check_md5(path, raw, expected_md5)
-    if raw[:2] == b"\x1f\x8b":
+        _check_md5(path, path.read_bytes(), expected_md5)
+    size = path.stat().st_size
+    with open(path, "rb") as file:
+        gzipped = file.read(2) == b"\x1f\x8b"
+        file.seek(0)
+        if not gzipped:
+            return _read_idx_stream(path, file, size, gzipped)
         try:
-            raw = gzip.decompress(raw)
-        except (EOFError, OSError, gzip.BadGzipFile) as error:
+            return _read_idx_stream(path, gzip.GzipFile(fileobj=file), size, gzipped)
+        except (EOFError, OSError, zlib.error) as error:  # OSError includes gzip.BadGzipFile
             raise CorruptDataError(f"{path}: the gzip stream is damaged or truncated ({error})") from None
-    if len(raw) < 4 or raw[:2] != b"\0\0" or raw[2] != 0x08 or not 1 <= raw[3] <= 3:
+
+
+def _read_idx_stream(path: Path, stream, size: int, gzipped: bool) -> np.ndarray:
+    """Header, then exactly the body it announces, from ``stream`` (the file's ``size`` bytes,
+    decompressed when ``gzipped``)."""
+    magic = stream.read(4)
+    if len(magic) < 4 or magic[:3] != b"\0\0\x08" or not 1 <= magic[3] <= 3:
         raise CorruptDataError(f"{path}: not an IDX file of unsigned bytes (magic number "
-                               f"{raw[:4].hex() or 'missing'}, expected 00000801..00000803)")
-    ndim = raw[3]
-    header = 4 + 4 * ndim
-    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    expected = header + int(np.prod(shape))
-    if len(raw) != expected:
-        raise CorruptDataError(f"{path}: header says shape {shape} ({expected} bytes), the file has "
-                               f"{len(raw)} bytes: truncated or padded")
-    return np.frombuffer(raw, np.uint8, offset=header).reshape(shape)
+                               f"{magic.hex() or 'missing'}, expected 00000801..00000803)")
+    header = 4 + 4 * magic[3]
+    sizes = stream.read(header - 4)
+    if len(sizes) < header - 4:
+        raise CorruptDataError(f"{path}: the header is truncated ({4 + len(sizes)} of {header} bytes)")
+    shape = tuple(int.from_bytes(sizes[i:i + 4], "big") for i in range(0, len(sizes), 4))
+    expected = header + math.prod(shape)
+    if gzipped and expected > _GZIP_MAX_RATIO * size:
+        raise CorruptDataError(f"{path}: header says shape {shape} ({expected:,} bytes), more than "
+                               f"{size:,} gzipped bytes can hold (at most {_GZIP_MAX_RATIO}-fold)")
+    if not gzipped and expected != size:
+        raise CorruptDataError(f"{path}: header says shape {shape} ({expected:,} bytes), the file has "
+                               f"{size:,} bytes: truncated or padded")
+    body = stream.read(expected - header + 1)
+    if header + len(body) != expected:
+        found = "more" if header + len(body) > expected else f"{header + len(body):,} bytes"
+        raise CorruptDataError(f"{path}: header says shape {shape} ({expected:,} bytes), the "
+                               f"{'decompressed ' if gzipped else ''}file has {found}: truncated or "
+                               f"padded")
+    return np.frombuffer(body, np.uint8).reshape(shape)
 
 
 def _load_idx(name: str, root: Path, download: bool, verify: bool) -> tuple[Dataset, Dataset]:
     folder_name, mirrors, md5s, classes = _IDX_SOURCES[name]
     folder = root / folder_name / "raw"
-    splits = []
+    title = folder_name.replace("FashionMNIST", "Fashion-MNIST")
+    note = "" if verify else ", unverified files"
+    splits, sources = [], []
     for split, stems in _IDX_FILES.items():
-        arrays = []
-        for stem in stems:
-            path = _find_idx(folder, stem, download, mirrors, md5s[stem + ".gz"], name)
-            known = md5s[stem + ".gz"] if verify and path.suffix == ".gz" else None
-            arrays.append(read_idx(path, known))
-        images, labels = arrays
-        if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
-            raise CorruptDataError(f"{folder}: {split} images {images.shape} and labels "
-                                   f"{labels.shape} do not match")
-        if labels.max(initial=0) >= len(classes):
-            raise CorruptDataError(f"{folder}: {split} labels go up to {labels.max()}, expected < "
-                                   f"{len(classes)}")
-        title = folder_name.replace("FashionMNIST", "Fashion-MNIST")
-        note = "" if verify else ", unverified files"
+        paths = [_find_idx(folder, stem, download, mirrors, md5s[stem + ".gz"], name) for stem in stems]
+        images, labels = (read_idx(p, md5s[p.name] if verify and p.suffix == ".gz" else None)
+                          for p in paths)
+        _check_idx_split(*paths, images, labels, len(classes))
         splits.append(Dataset(torch.from_numpy(images.copy()).unsqueeze(1),
                               torch.from_numpy(labels.astype(np.int64)),
                               f"{title} {split} {len(labels):,}{note}", classes,
                               *NORMALISATION[name]))
-    return splits[0], splits[1]
+        sources.append(paths[0])
+    train, test = splits
+    if train.images.shape[1:] != test.images.shape[1:]:
+        raise CorruptDataError(f"{sources[1]}: test images of {tuple(test.images.shape[2:])} pixels, "
+                               f"expected the {tuple(train.images.shape[2:])} of the train images "
+                               f"({sources[0]}): a dataset's splits must agree in image shape")
+    return train, test
+
+
+def _check_idx_split(images_path: Path, labels_path: Path, images: np.ndarray, labels: np.ndarray,
+                     n_classes: int) -> None:
+    """Images ``(N, rows, columns)`` and ``N`` labels below ``n_classes``, ``N`` at least 1."""
+    if images.ndim != 3 or 0 in images.shape[1:]:
+        raise CorruptDataError(f"{images_path}: expected images (N, rows, columns) of at least 1x1 "
+                               f"pixels, the header gives shape {images.shape}")
+    if labels.ndim != 1:
+        raise CorruptDataError(f"{labels_path}: expected labels (N,), the header gives shape "
+                               f"{labels.shape}")
+    if len(images) != len(labels):
+        raise CorruptDataError(f"{labels_path}: {len(labels):,} labels and the {len(images):,} images "
+                               f"of {images_path} do not match")
+    if not len(labels):
+        raise CorruptDataError(f"{images_path}: no images, expected at least one: a split must not "
+                               f"be empty")
+    if labels.max() >= n_classes:
+        raise CorruptDataError(f"{labels_path}: labels go up to {labels.max()}, expected < {n_classes}")
 
 
 def _find_idx(folder: Path, stem: str, download: bool, mirrors, md5: str, name: str) -> Path:
@@ -280,51 +395,280 @@ def _find_idx(folder: Path, stem: str, download: bool, mirrors, md5: str, name: 
 
 
 # ------------------------------------------------------------------------------------- CIFAR-10
+_NDARRAY = object()  # what numpy.ndarray unpickles as: only a tag for _reconstruct
+_MAX_TUPLE_DEPTH = 100  # numpy's pickles nest tuples 2 deep; hashing 3e5 deep overflowed the C stack
+
+
+class _PickledDtype:
+    """``numpy.dtype(spec)`` as a pickle states it: plain types only (numbers, bytes, text; no
+    objects, fields or subarrays), byte order from the state numpy pickles with it."""
+
+    def __init__(self, spec, align=False, copy=False):  # numpy.dtype's signature; the flags are moot
+        self.dtype = np.dtype(_ascii(spec))
+        if self.dtype.kind not in "biufcSU" or not self.dtype.itemsize:
+            raise ValueError(f"refusing dtype {self.dtype}: a batch holds arrays of plain types")
+
+    def __setstate__(self, state):
+        if not isinstance(state, tuple) or len(state) < 5 or any(v is not None for v in state[2:5]) \
+                or _ascii(state[1]) not in ("<", ">", "|", "="):
+            raise ValueError("a dtype's state should be (version, byte order, None, None, None, ...), "
+                             f"found {_describe(state)} that is not")
+        self.dtype = self.dtype.newbyteorder(_ascii(state[1]))
+
+
+class _PickledArray:
+    """An ndarray or numpy scalar from a pickle; its ``value`` is made only from bytes the pickle
+    holds, once they are exactly what its shape and dtype need."""
+
+    def __init__(self, value=None):
+        self.value = value
+
+    def __setstate__(self, state):
+        """numpy's second step: ``(version, shape, dtype, is_fortran, data)``, once."""
+        if self.value is not None or not isinstance(state, tuple) or len(state) != 5 \
+                or state[3] not in (0, 1):
+            raise ValueError("an array's state should be (version, shape, dtype, is_fortran, data), "
+                             "given once")
+        _, shape, dtype, fortran, raw = state
+        self.value = _array(raw, dtype, shape, "F" if fortran else "C")
+
+
+def _reconstruct(subtype, shape, dtype) -> _PickledArray:
+    """numpy's first step in unpickling an array: an empty one (``shape`` and ``dtype`` are
+    placeholders), filled by its state."""
+    if subtype is not _NDARRAY or not _is_shape(shape):
+        raise ValueError("_reconstruct takes numpy.ndarray and a shape")
+    return _PickledArray()
+
+
+def _frombuffer(buffer, dtype, shape, order) -> _PickledArray:
+    """How pickle protocol 5 states an array."""
+    return _PickledArray(_array(buffer, dtype, shape, order))
+
+
+def _scalar(dtype, raw) -> _PickledArray:
+    """How numpy pickles a scalar such as ``np.int64(3)``."""
+    return _PickledArray(_array(raw, dtype, (), "C")[()])
+
+
+def _latin1(text, encoding) -> bytes:
+    """``_codecs.encode`` as pickle protocols 0-2 state bytes: latin-1 text."""
+    if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
+        raise ValueError(f"_codecs.encode is admitted for latin-1 text only, found {_describe(text)} "
+                         f"and an encoding of type {type(encoding).__name__}")
+    return text.encode("latin1")
+
+
+def _array(raw, dtype, shape, order) -> np.ndarray:
+    """``raw`` as an array of ``shape`` and ``dtype``, when it holds exactly the bytes they need."""
+    if not isinstance(raw, (bytes, bytearray)) or not isinstance(dtype, _PickledDtype) \
+            or not _is_shape(shape) or order not in ("C", "F"):
+        raise ValueError(f"an array needs bytes, a dtype, a shape (a tuple of ints >= 0) and an order "
+                         f"'C' or 'F', found types {type(raw).__name__}, {type(dtype).__name__}, "
+                         f"{type(shape).__name__} and {type(order).__name__}")
+    needed = math.prod(shape) * dtype.dtype.itemsize
+    if len(raw) != needed:
+        raise ValueError(f"an array of shape {shape} and dtype {dtype.dtype} needs {needed:,} bytes, "
+                         f"the file holds {len(raw):,}")
+    return np.frombuffer(raw, dtype.dtype).reshape(shape, order=order)
+
+
+def _is_shape(shape) -> bool:
+    return isinstance(shape, tuple) and all(type(n) is int and n >= 0 for n in shape)
+
+
+def _ascii(text) -> str:
+    if isinstance(text, bytes):  # Python 2's pickles state text as bytes
+        return text.decode("ascii")
+    if not isinstance(text, str):
+        raise ValueError(f"expected text, found {_describe(text)}")
+    return text
+
+
+_PICKLE_GLOBALS = {
+    ("numpy._core.multiarray", "_reconstruct"): _reconstruct,
+    ("numpy._core.multiarray", "scalar"): _scalar,
+    ("numpy._core.numeric", "_frombuffer"): _frombuffer,
+    ("numpy", "ndarray"): _NDARRAY,
+    ("numpy", "dtype"): _PickledDtype,
+    ("_codecs", "encode"): _latin1,
+}
+
+
 class _BatchUnpickler(pickle.Unpickler):
-    """Admits only what CIFAR-10's batches hold: dicts, lists, bytes, ints and numpy arrays."""
-    _ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-                ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"),
-                ("numpy._core.multiarray", "scalar"), ("numpy._core.numeric", "_frombuffer"),
-                ("numpy.core.numeric", "_frombuffer"), ("_codecs", "encode")}
+    """Admits only what CIFAR-10's batches hold: dicts, lists, bytes, ints and numpy arrays, the
+    latter through the stand-ins above (numpy's own constructors trust sizes and states)."""
 
     def find_class(self, module: str, name: str):
-        if (module, name) not in self._ALLOWED:
+        # numpy 2 moved numpy.core to numpy._core
+        target = _PICKLE_GLOBALS.get((module.replace("numpy.core", "numpy._core", 1), name))
+        if target is None:
             raise pickle.UnpicklingError(f"refusing {module}.{name}: a CIFAR-10 batch holds only "
                                          "plain containers and numpy arrays")
-        if module.startswith("numpy.core"):  # numpy 2 moved numpy.core to numpy._core
-            module = module.replace("numpy.core", "numpy._core", 1)
-        return super().find_class(module, name)
+        if target is _NDARRAY:
+            return target
+        return lambda *args: target(*args)  # a fresh callable: a BUILD on it changes nothing shared
+
+
+_TUPLES = {"EMPTY_TUPLE", "TUPLE", "TUPLE1", "TUPLE2", "TUPLE3"}
+_PUTS, _GETS = {"PUT", "BINPUT", "LONG_BINPUT"}, {"GET", "BINGET", "LONG_BINGET"}
+
+
+def _stack_effect(op) -> tuple[bool, int, int]:
+    """(whether ``op`` takes all above the top mark, how many items it takes besides, how many it
+    pushes); a PUT reads the top item, and puts it back."""
+    marked = pickletools.markobject in op.stack_before
+    taken = op.stack_before.index(pickletools.markobject) if marked else len(op.stack_before)
+    return (marked, 1, 1) if op.name in _PUTS else (marked, taken, len(op.stack_after))
+
+
+_STACK_EFFECTS = {op.name: _stack_effect(op) for op in pickletools.opcodes}
+
+
+def _check_opcodes(raw: bytes) -> None:
+    """Refuse, without running it, a pickle that would make the unpickler crash or allocate far
+    beyond its size: a byte string longer than the rest of the file (the unpickler allocates the
+    length stated; ``genops`` refuses it), tuples nested more than ``_MAX_TUPLE_DEPTH`` deep
+    (Python hashes them recursively), or a memo index out of sequence (the unpickler sizes its
+    memo by the index). Follows the nesting depth of each item on the stack and in the memo."""
+    stack, marks, memo = [], [], {}
+    for op, arg, _ in pickletools.genops(raw):
+        name = op.name
+        if name == "MARK":
+            marks.append(len(stack))
+            continue
+        if name == "POP" and marks and len(stack) == marks[-1]:
+            marks.pop()  # POP takes a mark when nothing is above it
+            continue
+        depths = _take(stack, marks, name)
+        if name in _TUPLES:
+            depths = [1 + max(depths, default=0)]
+            if depths[0] > _MAX_TUPLE_DEPTH:
+                raise ValueError(f"tuples nested deeper than {_MAX_TUPLE_DEPTH}")
+        elif name in _PUTS or name == "MEMOIZE":
+            index = len(memo) if name == "MEMOIZE" else arg
+            if index > len(memo) + 1:  # picklers number from len(memo) (Python 2's cPickle: +1)
+                raise ValueError(f"memo index {index:,} out of sequence ({len(memo):,} stored)")
+            memo[index] = depths[0]
+        elif name in _GETS:
+            if arg not in memo:
+                raise ValueError(f"memo index {arg:,} read before it is stored")
+            depths = [memo[arg]]
+        elif name == "DUP":
+            depths = depths * 2
+        else:
+            depths = [0] * _STACK_EFFECTS[name][2]
+        stack.extend(depths)
+
+
+def _take(stack: list, marks: list, name: str) -> list:
+    """The depths of the items opcode ``name`` takes off ``stack``, checked as the unpickler does:
+    never below the top mark, unless taking it."""
+    marked, count, _ = _STACK_EFFECTS[name]
+    taken = []
+    if marked:
+        if not marks:
+            raise ValueError(f"{name} without a mark")
+        taken = stack[marks[-1]:]
+        del stack[marks.pop():]
+    if count > len(stack) - (marks[-1] if marks else 0):
+        raise ValueError(f"{name} on a stack too short for it")
+    if count:
+        taken = stack[-count:] + taken
+        del stack[-count:]
+    return taken
 
 
 def read_cifar_batch(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
-    """One CIFAR-10 python batch: ``(images (N, 3, 32, 32) uint8, labels (N,) int64)``."""
+    """One CIFAR-10 python batch: ``(images (N, 3, 32, 32) uint8, labels (N,) int64)``, from a dict
+    with ``data`` (a uint8 array (N, 3072)) and ``labels`` (N integers in 0..9: a list of ints or
+    an integer array); anything else raises :class:`CorruptDataError` naming the file."""
     path = Path(path)
-    try:
-        batch = _BatchUnpickler(io.BytesIO(path.read_bytes()), encoding="bytes").load()
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError) as error:
-        raise CorruptDataError(f"{path}: not a readable CIFAR-10 batch ({error})") from None
-    if not isinstance(batch, dict):
-        raise CorruptDataError(f"{path}: expected a dict, found {type(batch).__name__}")
-    batch = {k.decode() if isinstance(k, bytes) else k: v for k, v in batch.items()}
-    data, labels = batch.get("data"), batch.get("labels")
+    batch = _unpickle_batch(path)
+    data = _batch_entry(path, batch, "data")
     if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 \
             or data.shape[1] != 3 * 32 * 32:
         raise CorruptDataError(f"{path}: 'data' should be a uint8 array (N, 3072), found "
-                               f"{getattr(data, 'dtype', type(data).__name__)} "
-                               f"{getattr(data, 'shape', '')}")
-    labels = np.asarray(labels if labels is not None else [], dtype=np.int64)
-    if labels.shape != (len(data),) or labels.min(initial=0) < 0 or labels.max(initial=0) > 9:
-        raise CorruptDataError(f"{path}: expected {len(data)} labels in 0..9, found "
-                               f"{labels.shape[0] if labels.ndim else 0}")
-    return data.reshape(-1, 3, 32, 32), labels
+                               f"{_describe(data)}")
+    labels = _cifar_labels(path, _batch_entry(path, batch, "labels"), len(data))
+    return data.reshape(-1, 3, 32, 32).copy(), labels
+
+
+def _unpickle_batch(path: Path) -> dict:
+    raw = path.read_bytes()
+    try:
+        _check_opcodes(raw)
+        batch = _BatchUnpickler(io.BytesIO(raw), encoding="bytes").load()
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, KeyError,
+            IndexError, OverflowError, RecursionError) as error:
+        raise CorruptDataError(f"{path}: not a readable CIFAR-10 batch ({error})") from None
+    if not isinstance(batch, dict):
+        raise CorruptDataError(f"{path}: expected a dict, found {_describe(batch)}")
+    return batch
+
+
+def _batch_entry(path: Path, batch: dict, key: str):
+    """``batch[key]`` (keys are bytes in Python 2's pickles), numpy stand-ins made arrays."""
+    for candidate in (key, key.encode()):
+        if candidate in batch:
+            return _unpickled(path, batch[candidate])
+    raise CorruptDataError(f"{path}: expected a {key!r} entry in the batch, found none")
+
+
+def _unpickled(path: Path, value):
+    if not isinstance(value, _PickledArray):
+        return value
+    if value.value is None:
+        raise CorruptDataError(f"{path}: an array without its data (its state is missing)")
+    return value.value
+
+
+def _cifar_labels(path: Path, labels, count: int) -> np.ndarray:
+    """``labels`` as int64, when they are ``count`` integers in 0..9, as a list (or tuple) of ints
+    or an integer array; floats, strings and bools are refused, not cast."""
+    expected = f"expected {count:,} labels in 0..9 (ints or an integer array)"
+    if isinstance(labels, (list, tuple)):
+        values = [_unpickled(path, v) for v in labels]
+        wrong = next((i for i, v in enumerate(values) if not _is_label(v)), None)
+        if wrong is not None:
+            value = values[wrong]
+            found = "a label outside 0..9" if _is_integer(value) else _describe(value)
+            raise CorruptDataError(f"{path}: {expected}, found {found} at position {wrong}")
+        labels = np.array(values, dtype=np.int64)
+    elif not isinstance(labels, np.ndarray) or labels.dtype.kind not in "iu" or labels.ndim != 1:
+        raise CorruptDataError(f"{path}: {expected}, found {_describe(labels)}")
+    if len(labels) != count:
+        raise CorruptDataError(f"{path}: {expected}, found {len(labels):,}")
+    if len(labels) and (labels.min() < 0 or labels.max() > 9):
+        raise CorruptDataError(f"{path}: {expected}, found labels from {labels.min()} to {labels.max()}")
+    return labels.astype(np.int64)
+
+
+def _is_integer(value) -> bool:
+    return type(value) is int or isinstance(value, np.integer)
+
+
+def _is_label(value) -> bool:
+    return _is_integer(value) and 0 <= value <= 9
+
+
+def _describe(value) -> str:
+    """What ``value`` is, without its contents (which may be huge)."""
+    if isinstance(value, np.ndarray):
+        return f"an array of dtype {value.dtype} and shape {value.shape}"
+    return f"a value of type {type(value).__name__}"
 
 
 def _load_cifar10(root: Path, download: bool, verify: bool) -> tuple[Dataset, Dataset]:
     folder = root / "cifar-10-batches-py"
     names = [n for split in _CIFAR_BATCHES.values() for n in split]
-    if not all((folder / n).is_file() for n in names):
+    missing = [n for n in names if not (folder / n).is_file()]
+    if missing:
         if not download:
             reason = "download=False"
+        elif _in_the_way(folder):
+            reason = ("the folder is there, so the archive would not unpack into it: complete it, or "
+                      "remove it to download again")
         else:
             try:
                 _fetch_cifar10(root)
@@ -333,11 +677,10 @@ def _load_cifar10(root: Path, download: bool, verify: bool) -> tuple[Dataset, Da
                 reason = f"download failed: {error}"
         if reason:
             raise DataNotFoundError(
-                f"cifar10: {', '.join(n for n in names if not (folder / n).is_file())} missing from "
-                f"{folder} ({reason}). Put the python-version batches there (unpack "
-                f"cifar-10-python.tar.gz in {root}), or set {ROOT_VARIABLE} / pass root= to the "
-                f"folder that holds cifar-10-batches-py/, or call load('cifar10', download=True) "
-                f"online ({_CIFAR_URL}).")
+                f"cifar10: {', '.join(missing)} missing from {folder} ({reason}). Put the "
+                f"python-version batches there (unpack cifar-10-python.tar.gz in {root}), or set "
+                f"{ROOT_VARIABLE} / pass root= to the folder that holds cifar-10-batches-py/, or call "
+                f"load('cifar10', download=True) online ({_CIFAR_URL}).")
     if verify:
         _check_cifar_md5(folder)
     splits = []
@@ -345,11 +688,19 @@ def _load_cifar10(root: Path, download: bool, verify: bool) -> tuple[Dataset, Da
         parts = [read_cifar_batch(folder / n) for n in batch_names]
         images = np.concatenate([p[0] for p in parts])
         labels = np.concatenate([p[1] for p in parts])
+        if not len(labels):
+            raise CorruptDataError(f"{folder}: {', '.join(batch_names)} hold no images, expected at "
+                                   f"least one: a split must not be empty")
         note = "" if verify else ", unverified files"
         splits.append(Dataset(torch.from_numpy(images), torch.from_numpy(labels),
                               f"CIFAR-10 {split} {len(labels):,}{note}", _CIFAR_CLASSES,
                               *NORMALISATION["cifar10"]))
     return splits[0], splits[1]
+
+
+def _in_the_way(folder: Path) -> bool:
+    """Whether something at ``folder`` would keep a download from being renamed into place."""
+    return folder.exists() and not (folder.is_dir() and not any(folder.iterdir()))
 
 
 # MD5 of the batches inside the canonical archive.

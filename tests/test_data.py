@@ -168,6 +168,51 @@ def test_cifar10_from_pickle_batches(tmp_path, protocol):
         load("cifar10", root=tmp_path, download=False)
 
 
+def python2_batch(data: np.ndarray, labels: list) -> bytes:
+    """A batch as Python 2's cPickle wrote the canonical CIFAR-10 files (protocol 2): text as byte
+    strings, numpy.core, memo numbered from 1."""
+    def text(raw: bytes) -> bytes:
+        return b"U" + bytes([len(raw)]) + raw
+
+    def int4(n: int) -> bytes:
+        return b"J" + n.to_bytes(4, "little", signed=True)
+
+    dtype = (b"cnumpy\ndtype\nq\x08" + text(b"u1") + b"K\x00K\x01\x87Rq\x09(K\x03" + text(b"|")
+             + b"NNN" + int4(-1) + int4(-1) + b"K\x00tb")
+    array = (b"cnumpy.core.multiarray\n_reconstruct\nq\x03cnumpy\nndarray\nq\x04K\x00\x85q\x05"
+             + text(b"b") + b"\x87Rq\x06(K\x01" + int4(data.shape[0]) + int4(data.shape[1])
+             + b"\x86q\x07" + dtype + b"\x89T" + len(data.tobytes()).to_bytes(4, "little")
+             + data.tobytes() + b"tb")
+    label_list = b"]q\x0b(" + b"".join(b"K" + bytes([v]) for v in labels) + b"e"
+    return (b"\x80\x02}q\x01(" + text(b"data") + b"q\x02" + array + text(b"labels") + b"q\x0a"
+            + label_list + text(b"batch_label") + text(b"training batch 1 of 5") + b"u.")
+
+
+def test_cifar_batch_in_python2_format(tmp_path):
+    rng = np.random.default_rng(2)
+    images, labels = rng.integers(0, 256, (3, 3072)).astype(np.uint8), [7, 0, 9]
+    raw = python2_batch(images, labels)
+    reference = pickle.loads(raw, encoding="bytes")  # numpy's own reading of the same bytes
+    assert np.array_equal(reference[b"data"], images) and reference[b"labels"] == labels
+    (tmp_path / "batch").write_bytes(raw)
+    data_read, labels_read = data.read_cifar_batch(tmp_path / "batch")
+    assert np.array_equal(data_read.reshape(3, -1), images) and labels_read.tolist() == labels
+
+
+@pytest.mark.parametrize("protocol", [0, 2, 4, 5])
+def test_cifar_batch_of_every_numpy_layout(tmp_path, protocol):
+    """Fortran order, big-endian labels, numpy scalars: read as numpy reads them."""
+    rng = np.random.default_rng(protocol)
+    images = np.asfortranarray(rng.integers(0, 256, (4, 3072)).astype(np.uint8))
+    for labels in (np.array([3, 1, 4, 1], ">i4"), [np.int64(3), np.uint8(1), 4, np.int16(1)]):
+        raw = pickle.dumps({b"data": images, b"labels": labels}, protocol=protocol)
+        reference = pickle.loads(raw)
+        (tmp_path / "batch").write_bytes(raw)
+        data_read, labels_read = data.read_cifar_batch(tmp_path / "batch")
+        assert np.array_equal(data_read.reshape(4, -1), reference[b"data"])
+        assert labels_read.tolist() == [int(v) for v in reference[b"labels"]] == [3, 1, 4, 1]
+
+
 class Hostile:
     def __reduce__(self):
         return (os.system, ("touch pwned",))
