@@ -46,7 +46,7 @@ bench: $(BENCH_STAMP)
 
 # Re-execute every notebook in place: CPU, default parameters, no timing metadata.
 refresh: $(STAMP)
-	$(PY) -m acdc_core.suite refresh
+	$(PY) -m acdc_core.lab.suite refresh
 
 clean:
 	rm -rf $(VENV) runs

@@ -8,9 +8,8 @@ measures the peak memory of one forward+backward of each model in a fresh proces
 """
 from __future__ import annotations
 
-from acdc_core.analysis.speed import acdc_speed
-from acdc_core.bench import (MODELS, benchmark_parser, check_targets, peak_memory, print_table,
-                             start_benchmark)
+from acdc_core.lab.analysis.speed import MODELS, acdc_speed, peak_memory
+from acdc_core.lab.bench import benchmark_parser, check_targets, print_table, start_benchmark
 
 TARGETS = [
     # (label, numerator, denominator, sizes, limit): numerator / denominator must be <= limit

@@ -10,9 +10,9 @@ import argparse
 
 import torch
 
-from acdc_core.bench import measure, retain_freed_memory, training_step
+from acdc_core.lab.bench import measure, retain_freed_memory, training_step
 from acdc_core.conv import SeparableACDCConv2d, replace_convolutions
-from acdc_core.models.cifar import WideResNet
+from acdc_core.lab.models.cifar import WideResNet
 
 
 def pointwise_rows(channels: int, batch: int, size: int, device: str, rounds: int) -> list[dict]:

@@ -7,8 +7,8 @@ ratios behind the project's speed targets, each measured in this same run.
 """
 from __future__ import annotations
 
-from acdc_core.analysis.speed import dct_speed
-from acdc_core.bench import benchmark_parser, check_targets, print_table, start_benchmark
+from acdc_core.lab.analysis.speed import dct_speed
+from acdc_core.lab.bench import benchmark_parser, check_targets, print_table, start_benchmark
 
 TARGETS = [
     # (label, numerator, denominator, sizes, limit): numerator / denominator must be <= limit

@@ -16,8 +16,8 @@ import json
 import torch
 
 from acdc_core import ACDC, StackedACDC, backend, dct, idct
-from acdc_core.bench import measure
-from acdc_core.files import write_atomically
+from acdc_core.lab.bench import measure
+from acdc_core.training.files import write_atomically
 
 FLOAT32 = 4  # bytes
 

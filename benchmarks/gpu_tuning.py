@@ -14,8 +14,8 @@ import json
 import torch
 
 from acdc_core.acdc import _core_forward, _scale_pairs
-from acdc_core.bench import measure
-from acdc_core.files import write_atomically
+from acdc_core.lab.bench import measure
+from acdc_core.training.files import write_atomically
 
 FLOAT32 = 4  # bytes
 

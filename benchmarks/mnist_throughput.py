@@ -11,9 +11,9 @@ import argparse
 
 import torch
 
-from acdc_core.analysis.mnist import optimiser_for
-from acdc_core.bench import check_targets, measure, retain_freed_memory, training_step
-from acdc_core.models import MNIST_MODELS, build
+from acdc_core.lab.analysis.mnist import optimiser_for
+from acdc_core.lab.bench import check_targets, measure, retain_freed_memory, training_step
+from acdc_core.lab.models import MNIST_MODELS, build
 
 TARGET = ("E11 step time <= dense MLP's (equal depth)", "e11", "dense_mlp", 1.0)
 

@@ -25,7 +25,7 @@ def gather_matrix(index):
 
 def blobs(n, seed):
     """A two-class toy Dataset of 4×4 'images': bright vs dark upper half."""
-    from acdc_core.data import Dataset
+    from acdc_core.training.data import Dataset
 
     g = torch.Generator().manual_seed(seed)
     labels = torch.randint(0, 2, (n,), generator=g)

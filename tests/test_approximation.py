@@ -1,7 +1,7 @@
 """The approximation experiment's pieces: the problem, the stacks, the optimiser table."""
 import torch
 
-from acdc_core.analysis.approximation import OPTIMISERS, acdc_stack, fit, problem
+from acdc_core.lab.analysis.approximation import OPTIMISERS, acdc_stack, fit, problem
 
 
 def test_problem_is_reproducible_and_noisy_as_asked():
@@ -30,7 +30,7 @@ def test_architectures():
 
 
 def test_structure_comparison_counts_and_fits():
-    from acdc_core.analysis.approximation import compare, exact_problem, families
+    from acdc_core.lab.analysis.approximation import compare, exact_problem, families
 
     x, y = exact_problem(8, 20, seed=2)
     assert y.shape == (20, 8) and torch.equal(exact_problem(8, 20, seed=2)[1], y)

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 import torch
 
-from acdc_core import data
-from acdc_core.data import CorruptDataError, DataNotFoundError, Dataset, load, read_cifar_batch, read_idx
+from acdc_core.training import data
+from acdc_core.training.data import CorruptDataError, DataNotFoundError, Dataset, load, read_cifar_batch, read_idx
 
 try:
     from numpy._core import multiarray, numeric

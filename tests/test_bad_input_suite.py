@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from acdc_core import notebook, suite
+from acdc_core.lab import notebook, suite
 
 PARAMETERS = """steps: int = 3
 scale: float = 1.0
@@ -20,7 +20,7 @@ options: dict = {"a": 1}
 by_index: dict = {1: "x"}
 untyped = 5
 sizes: list[int] = [1]"""
-BODY = """from acdc_core.notebook import output_path, record_metric
+BODY = """from acdc_core.lab.notebook import output_path, record_metric
 output_path("notes.txt")  # asked for, never written: a user's file of that name stays the user's
 output_path(f"{label}.txt").write_text(label)
 record_metric("steps", steps)"""
@@ -60,7 +60,7 @@ def survivors(before: dict, root: Path) -> dict:
 
 
 def cli(*argv) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "acdc_core.suite", *map(str, argv)],
+    return subprocess.run([sys.executable, "-m", "acdc_core.lab.suite", *map(str, argv)],
                           capture_output=True, text=True)
 
 

@@ -10,10 +10,10 @@ import torch
 from conftest import blobs
 from torch import nn
 
-from acdc_core.batches import Batches
-from acdc_core.checkpoint import CheckpointError
-from acdc_core.files import write_atomically
-from acdc_core.train import train
+from acdc_core.training.batches import Batches
+from acdc_core.training.checkpoint import CheckpointError
+from acdc_core.training.files import write_atomically
+from acdc_core.training.train import train
 
 
 def setup(lr=1e-2, kind=torch.optim.Adam, schedule=True, size=96, seed=7, width=32):
@@ -324,7 +324,7 @@ def test_a_rewritten_file_keeps_its_permissions(tmp_path):
 def test_a_training_command_line_refuses_bad_arguments_in_one_line(module, arguments, message, tmp_path, capsys):
     import importlib
 
-    command = importlib.import_module(f"acdc_core.analysis.{module}")
+    command = importlib.import_module(f"acdc_core.lab.analysis.{module}")
     recipe = {"mnist": "e11", "cifar": "e22"}[module]
     with pytest.raises(SystemExit) as exit:
         command.main([a.format(recipe=recipe) for a in arguments] + ["--checkpoint-dir", str(tmp_path / "c")])

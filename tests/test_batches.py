@@ -2,8 +2,8 @@
 import pytest
 import torch
 
-from acdc_core.batches import Batches, cifar_augment, cutout, horizontal_flip, random_crop
-from acdc_core.data import Dataset
+from acdc_core.training.batches import Batches, cifar_augment, cutout, horizontal_flip, random_crop
+from acdc_core.training.data import Dataset
 
 
 def dataset(n=10, channels=1, size=6):

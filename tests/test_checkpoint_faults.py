@@ -16,8 +16,8 @@ import sys, torch
 from torch import nn
 sys.path.insert(0, {tests!r})
 from conftest import blobs
-from acdc_core.batches import Batches
-from acdc_core.train import train
+from acdc_core.training.batches import Batches
+from acdc_core.training.train import train
 
 torch.set_num_threads(1)
 torch.manual_seed(0)

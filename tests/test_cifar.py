@@ -9,13 +9,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from acdc_core import data
-from acdc_core.analysis import cifar
-from acdc_core.batches import Batches
+from acdc_core.training import data
+from acdc_core.lab.analysis import cifar
+from acdc_core.training.batches import Batches
 from acdc_core.conv import SeparableACDCConv2d
-from acdc_core.distill import Distilled, DistillationLoss, attention_transfer_loss
-from acdc_core.models.cifar import WideResNet
-from acdc_core.train import train
+from acdc_core.training.distill import Distilled, DistillationLoss, attention_transfer_loss
+from acdc_core.lab.models.cifar import WideResNet
+from acdc_core.training.train import train
 
 
 def small_standin(n_train=64, n_test=32):
@@ -143,7 +143,7 @@ def test_the_command_line_runs_under_torchrun(tmp_path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
-               "--master-port", str(port), "-m", "acdc_core.analysis.cifar", "quick_scratch",
+               "--master-port", str(port), "-m", "acdc_core.lab.analysis.cifar", "quick_scratch",
                "--dataset", "cifar10_standin", "--train-images", "128", "--test-images", "64",
                "--epochs", "1", "--threads", "1", "--checkpoint-dir", str(tmp_path)]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300,

@@ -5,9 +5,9 @@ import pytest
 import torch
 
 from acdc_core.conv import SeparableACDCConv2d, replace_convolutions
-from acdc_core.distill import attention_map, attention_transfer_loss, knowledge_distillation_loss
-from acdc_core.models.cifar import ResNet18, WideResNet
-from acdc_core.models import parameter_count
+from acdc_core.training.distill import attention_map, attention_transfer_loss, knowledge_distillation_loss
+from acdc_core.lab.models.cifar import ResNet18, WideResNet
+from acdc_core.lab.models import parameter_count
 
 
 def test_resnet18_shape_parameters_and_attention_maps():
@@ -64,7 +64,7 @@ def test_knowledge_distillation_by_hand():
 
 def test_weight_decay_groups_hold_exactly_the_structured_parameters():
     from acdc_core import ACDC
-    from acdc_core.train import FLAT_STRUCTURED_DECAY, parameter_groups
+    from acdc_core.training.train import FLAT_STRUCTURED_DECAY, parameter_groups
 
     wrn = WideResNet(16, 2)
     dense = parameter_count(wrn)

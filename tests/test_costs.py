@@ -6,8 +6,8 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from acdc_core import ACDC, SeparableACDCConv2d, StackedACDC
-from acdc_core.analysis.costs import layer_costs, totals, use_cheaper_forms
-from acdc_core.analysis.cifar import build
+from acdc_core.lab.analysis.costs import layer_costs, totals, use_cheaper_forms
+from acdc_core.lab.analysis.cifar import build
 from acdc_core.flops import acdc_mult_adds
 
 
@@ -87,8 +87,8 @@ def test_acdc_layers_switch_their_impl_and_bad_options_are_refused():
 def test_the_logs_dense_totals_are_reproduced_under_its_counting_convention():
     """The log's counter added one operation per ReLU-module output and per Linear bias entry; its
     WRN used ReLU modules, its ResNet18 F.relu (not seen)."""
-    from acdc_core.analysis.costs import log_convention_extras
-    from acdc_core.models.cifar import ResNet18, WideResNet
+    from acdc_core.lab.analysis.costs import log_convention_extras
+    from acdc_core.lab.models.cifar import ResNet18, WideResNet
 
     x = torch.zeros(1, 3, 32, 32)
     wrn = WideResNet(40, 2)

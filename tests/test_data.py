@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import torch
 
-from acdc_core import data
-from acdc_core.data import CorruptDataError, DataNotFoundError, fetch, load, read_idx
+from acdc_core.training import data
+from acdc_core.training.data import CorruptDataError, DataNotFoundError, fetch, load, read_idx
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 

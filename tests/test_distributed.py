@@ -10,9 +10,10 @@ import torch.multiprocessing as mp
 from conftest import blobs
 from torch import nn
 
-from acdc_core import StackedACDC, distributed
-from acdc_core.batches import Batches
-from acdc_core.train import train
+from acdc_core import StackedACDC
+from acdc_core.training import distributed
+from acdc_core.training.batches import Batches
+from acdc_core.training.train import train
 
 
 def run(shard, checkpoint=None):

@@ -3,8 +3,8 @@ import pytest
 import torch
 
 from acdc_core import StackedACDC
-from acdc_core.analysis.mnist import summary, verdict
-from acdc_core.models import MNIST_MODELS, build, parameter_count
+from acdc_core.lab.analysis.mnist import summary, verdict
+from acdc_core.lab.models import MNIST_MODELS, build, parameter_count
 
 # By hand: an ACDC layer of width n has 2n diagonal entries and an n-wide bias.
 E11 = 32 * 3 * 784
@@ -67,8 +67,8 @@ def test_verdicts():
 def test_a_recipe_run_checkpoints_and_is_picked_up_again(tmp_path):
     from dataclasses import replace
 
-    from acdc_core.analysis.mnist import run
-    from acdc_core.data import load
+    from acdc_core.lab.analysis.mnist import run
+    from acdc_core.training.data import load
 
     train, test = load("mnist_subset")
     train = replace(train, images=train.images[:256], labels=train.labels[:256])

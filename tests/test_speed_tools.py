@@ -3,9 +3,10 @@ import pytest
 import torch
 
 from acdc_core import StackedACDC, dct, idct
-from acdc_core.analysis.baselines import PlainACDC, PlainStack, plain_dct, plain_idct
-from acdc_core.analysis.speed import crossover
-from acdc_core.bench import measure, peak_memory
+from acdc_core.lab.analysis.baselines import PlainACDC, PlainStack, plain_dct, plain_idct
+from acdc_core.lab.analysis.speed import crossover
+from acdc_core.lab.analysis.speed import peak_memory
+from acdc_core.lab.bench import measure
 
 
 def test_plain_baselines_compute_the_same_maps():

@@ -7,7 +7,7 @@ import scipy.optimize
 import torch
 
 from acdc_core import ACDC, StackedACDC
-from acdc_core.optimise import ScipyBridge, fit_scipy, fit_torch, mse
+from acdc_core.training.optimise import ScipyBridge, fit_scipy, fit_torch, mse
 from acdc_core.structured import (AFDF, Cascade, Dense, GroupedLinear, LowRank, linear_shufflenet,
                                   parameter_count)
 from conftest import gather_matrix, randomise

@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from acdc_core import notebook, suite
+from acdc_core.lab import notebook, suite
 
 PARAMETERS = """steps: int = 3  # how many points to plot
 scale: float = 1.0  # vertical scale
@@ -18,7 +18,7 @@ values: list = [1, 2]  # extra values"""
 BODY = """import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
-from acdc_core.notebook import output_path, record_metric, save_figure
+from acdc_core.lab.notebook import output_path, record_metric, save_figure
 fig, ax = plt.subplots(figsize=(3, 2))
 ax.plot([scale * i for i in range(steps)], label=label)
 save_figure(fig, "line")
@@ -92,7 +92,7 @@ def test_every_profile_of_the_project_is_valid():
 
 
 def run_suite(folder, out, *arguments):
-    return subprocess.run([sys.executable, "-m", "acdc_core.suite", "--notebooks", str(folder), "run",
+    return subprocess.run([sys.executable, "-m", "acdc_core.lab.suite", "--notebooks", str(folder), "run",
                            "--out", str(out), *arguments], capture_output=True, text=True)
 
 

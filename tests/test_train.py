@@ -8,9 +8,9 @@ import torch
 from conftest import blobs
 from torch import nn
 
-from acdc_core.batches import Batches
-from acdc_core.checkpoint import CheckpointError
-from acdc_core.train import FIELDS, History, train
+from acdc_core.training.batches import Batches
+from acdc_core.training.checkpoint import CheckpointError
+from acdc_core.training.train import FIELDS, History, train
 
 
 def setup(seed=0, schedule=True):
@@ -126,7 +126,7 @@ def test_compiled_training_matches_eager():
 
 
 def test_a_run_stopped_mid_epoch_resumes_to_the_same_weights(tmp_path):
-    from acdc_core.batches import random_crop
+    from acdc_core.training.batches import random_crop
 
     def setup_augmented(seed=0):
         model, optimiser, scheduler, tr, te = setup(seed)

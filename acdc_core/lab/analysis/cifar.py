@@ -1,7 +1,7 @@
 """The CIFAR-10 experiments of the log (REFERENCE E12–E23) and the follow-up work as named recipes:
 network, which convolutions become separable ACDC ones, SGD settings, schedule, weight decay of the
 structured parameters, and the teacher for attention transfer. :func:`run` trains one (its teacher
-first, or from the teacher's finished checkpoint); ``python -m acdc_core.analysis.cifar`` does the
+first, or from the teacher's finished checkpoint); ``python -m acdc_core.lab.analysis.cifar`` does the
 same from the command line, under ``torchrun`` too.
 """
 from __future__ import annotations
@@ -14,15 +14,15 @@ from typing import Callable
 import torch
 from torch import nn
 
-from .. import distributed
-from ..batches import Batches, cifar_augment
-from ..checks import check_choice
-from ..conv import replace_convolutions
-from ..data import STANDIN_LABEL, DataNotFoundError, Dataset, load
-from ..distill import Distilled, DistillationLoss
-from ..escape import parameter_count
+from ...training import distributed
+from ...training.batches import Batches, cifar_augment
+from ...checks import check_choice
+from ...conv import replace_convolutions
+from ...training.data import STANDIN_LABEL, DataNotFoundError, Dataset, load
+from ...training.distill import Distilled, DistillationLoss
+from ...escape import parameter_count
 from ..models.cifar import ResNet18, WideResNet
-from ..train import History, checkpoint_file, parameter_groups, run_title, train
+from ...training.train import History, checkpoint_file, parameter_groups, run_title, train
 from .command import count, run_spec
 
 SCHEDULES = ("constant", "step", "cosine", "onecycle")
@@ -131,7 +131,7 @@ CIFAR_RECIPES = {
 
 def load_or_standin(dataset: str = "cifar10", root=None, download: bool = True,
                     verify: bool = True) -> tuple[Dataset, Dataset, str]:
-    """``(train, test, note)``: ``dataset`` from :func:`acdc_core.data.load`, or, when it is
+    """``(train, test, note)``: ``dataset`` from :func:`acdc_core.training.data.load`, or, when it is
     CIFAR-10 and neither on disk nor downloadable, the synthetic stand-in with ``note`` saying why
     (empty when the real data loaded)."""
     try:

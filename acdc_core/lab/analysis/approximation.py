@@ -9,8 +9,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..optimise import fit_scipy, fit_torch, mse
-from ..stack import StackedACDC
+from ...training.optimise import fit_scipy, fit_torch, mse
+from ...stack import StackedACDC
 
 OPTIMISERS = {  # name -> how to fit: the log's settings
     "SGD": dict(kind="torch", optimiser="sgd", lr=0.1, momentum=0.9),
@@ -68,8 +68,8 @@ def exact_problem(n: int, samples: int, seed: int = 0):
 def families(n: int, depths, groups, shufflenet_layers, ranks) -> dict[str, dict]:
     """Every model of the structure comparison: family -> {configuration: builder(seed)}; no
     biases anywhere (so an ACDC stack of K layers holds 2·n·K parameters, as in the log)."""
-    from ..acdc import ACDC
-    from ..structured import AFDF, Cascade, Dense, LowRank, linear_shufflenet
+    from ...acdc import ACDC
+    from ...structured import AFDF, Cascade, Dense, LowRank, linear_shufflenet
 
     def seeded(build):
         def make(seed):
@@ -112,7 +112,7 @@ def compare(builders: dict[str, dict], n: int, samples: int, replicates: int, me
     """Fit every configuration on ``replicates`` fresh problems (replicate r: target, inputs and
     model from seed ``seed + r``); rows with the parameter count and the mean and standard
     deviation of the final MSE."""
-    from ..structured import parameter_count
+    from ...structured import parameter_count
 
     problems = [exact_problem(n, samples, seed + r) for r in range(replicates)]
     rows = []

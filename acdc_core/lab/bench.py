@@ -3,8 +3,8 @@
 Machines here are shared and noisy, so candidates are timed in alternating rounds and compared as
 ratios from one run; never as absolute thresholds in tests.
 
-``python -m acdc_core.bench memory MODEL N BATCH [DEVICE]`` prints the peak memory (MiB) that one
-forward+backward of MODEL adds, measured in that fresh process (see :func:`peak_memory`).
+Peak memory: :func:`added_memory` measures what one call adds; the speed study runs it for each
+model in a fresh process (:func:`acdc_core.lab.analysis.speed.peak_memory`).
 """
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ import argparse
 import ctypes
 import math
 import statistics
-import subprocess
 import sys
 import time
 from typing import Callable
@@ -73,16 +72,6 @@ def retain_freed_memory() -> bool:
     return bool(libc.mallopt(M_MMAP_THRESHOLD, 32 << 20) and libc.mallopt(M_TRIM_THRESHOLD, 1 << 30))
 
 
-def peak_memory(model: str, n: int, batch: int, device: str = "cpu") -> float:
-    """MiB that one forward+backward of ``model`` (see :data:`MODELS`) adds at its peak, measured
-    in a fresh Python process after a one-row warm-up pass (gradients cleared): on CPU the peak
-    resident size (VmHWM, reset just before) over the resident size before the pass; on CUDA the
-    peak allocation over the allocation before."""
-    command = [sys.executable, "-m", "acdc_core.bench", "memory", model, str(n), str(batch), device]
-    result = subprocess.run(command, capture_output=True, text=True, check=True)
-    return float(result.stdout.strip().splitlines()[-1])
-
-
 def benchmark_parser(description: str, sizes, rounds: int, dense_max_n: int) -> argparse.ArgumentParser:
     """The options every benchmark script shares."""
     parser = argparse.ArgumentParser(description=description)
@@ -131,24 +120,16 @@ def check_targets(table: dict, targets, size_name: str = "N") -> None:
             print(f"  {label:40s} {size_name}={n:<6} ratio {ratio:7.3f} (limit {limit:.3f}) {verdict}")
 
 
-def _build(model: str, n: int, device: str) -> torch.nn.Module:
-    from .analysis.baselines import PlainACDC, PlainStack
-    from .acdc import ACDC
-    from .stack import StackedACDC
-
-    builders = {
-        "linear": lambda: torch.nn.Linear(n, n, device=device),
-        "acdc": lambda: ACDC(n, device=device),
-        "plain_acdc": lambda: PlainACDC(n, device=device),
-        "stack12": lambda: StackedACDC(n, n, 12, shuffle="riffle", device=device),
-        "plain_stack12": lambda: PlainStack(n, 12, device=device),
-    }
-    if model not in builders:
-        raise SystemExit(f"unknown model {model!r}; choose from {', '.join(builders)}")
-    return builders[model]()
-
-
-MODELS = ("linear", "acdc", "plain_acdc", "stack12", "plain_stack12")
+def training_step(model: torch.nn.Module, optimiser: torch.optim.Optimizer, inputs: torch.Tensor,
+                  labels: torch.Tensor) -> Callable[[], None]:
+    """A closure doing one training step (cross-entropy forward, backward, optimiser step) of
+    ``model`` on the fixed batch ``(inputs, labels)``: what training throughput benchmarks time."""
+    def step():
+        loss = torch.nn.functional.cross_entropy(model(inputs), labels)
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        optimiser.step()
+    return step
 
 
 def _reset_peak_resident() -> None:
@@ -171,42 +152,18 @@ def _resident(field: str) -> int:
     raise RuntimeError(f"{field} not found in /proc/self/status")
 
 
-def _memory_probe(model: str, n: int, batch: int, device: str) -> float:
-    torch.manual_seed(0)
-    module = _build(model, n, device)
-    x = torch.randn(batch, n, device=device, requires_grad=True)
-    grad = torch.randn(batch, n, device=device)
-    module(x[:1]).backward(grad[:1])  # warm-up on one row: code and FFT set-up are not the model's
-    for t in [x, *module.parameters()]:
-        t.grad = None
+def added_memory(run: Callable[[], object], device: str = "cpu") -> float:
+    """MiB that one call of ``run`` adds at its peak: on CPU the peak resident size (VmHWM, reset
+    just before) over the resident size before; on CUDA the peak allocation over the allocation
+    before. Meaningful in a fresh process, after a warm-up call."""
     if device.startswith("cuda"):
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
         base = torch.cuda.memory_allocated()
-        module(x).backward(grad)
+        run()
         torch.cuda.synchronize()
         return (torch.cuda.max_memory_allocated() - base) / 2**20
     _reset_peak_resident()
     base = _resident("VmRSS")
-    module(x).backward(grad)
+    run()
     return (_resident("VmHWM") - base) / 2**20
-
-
-if __name__ == "__main__":
-    if len(sys.argv) >= 5 and sys.argv[1] == "memory":
-        device = sys.argv[5] if len(sys.argv) > 5 else "cpu"
-        print(f"{_memory_probe(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), device):.1f}")
-    else:
-        raise SystemExit(__doc__)
-
-
-def training_step(model: torch.nn.Module, optimiser: torch.optim.Optimizer, inputs: torch.Tensor,
-                  labels: torch.Tensor) -> Callable[[], None]:
-    """A closure doing one training step (cross-entropy forward, backward, optimiser step) of
-    ``model`` on the fixed batch ``(inputs, labels)``: what training throughput benchmarks time."""
-    def step():
-        loss = torch.nn.functional.cross_entropy(model(inputs), labels)
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        optimiser.step()
-    return step

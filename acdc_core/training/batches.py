@@ -1,4 +1,4 @@
-"""Mini-batches from an in-memory :class:`~acdc_core.data.Dataset`, without torchvision, and the
+"""Mini-batches from an in-memory :class:`~acdc_core.training.data.Dataset`, without torchvision, and the
 usual augmentations as operations on a whole batch ``(N, C, H, W)``.
 
 The order of each epoch comes from ``(seed, epoch)`` and each batch's augmentation from ``(seed,
@@ -11,7 +11,7 @@ from typing import Callable, Iterator
 import torch
 import torch.nn.functional as F
 
-from .checks import check_positive_int
+from ..checks import check_positive_int
 from .data import Dataset
 
 Augment = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
@@ -30,7 +30,7 @@ class Batches:
         flatten: give images as ``(B, C*H*W)``.
         shard: ``(rank, world_size)``: this process takes every ``world_size``-th sample of each
             batch from ``rank`` on (all processes see the same batches; see
-            :mod:`acdc_core.distributed`).
+            :mod:`acdc_core.training.distributed`).
     """
 
     def __init__(self, dataset: Dataset, batch_size: int, shuffle: bool = False, seed: int = 0,

@@ -24,8 +24,8 @@ from torch import nn
 
 from . import checkpoint as checkpoints
 from . import distributed
-from .acdc import ACDC
-from .checks import check_positive_int
+from ..acdc import ACDC
+from ..checks import check_positive_int
 from .files import write_atomically
 FIELDS = ("epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "learning_rate",
           "train_seconds", "seconds", "samples_per_second")
@@ -98,7 +98,7 @@ def train(model: nn.Module, train_batches: Iterable, test_batches: Iterable,
         model: maps a batch of inputs to logits ``(B, classes)``, or to a tuple whose first item
             is the logits (e.g. ``(logits, maps)`` for distillation); moved to ``device``.
         train_batches, test_batches: iterables of ``(inputs, labels)``; a ``set_epoch(e)`` method,
-            when present, is called before each epoch (see :class:`acdc_core.batches.Batches`);
+            when present, is called before each epoch (see :class:`acdc_core.training.batches.Batches`);
             resuming part-way through an epoch needs ``train_batches.set_epoch(e, start)``.
         optimiser: built on ``model``'s parameters.
         epochs: total number of epochs of the run, at least 1 (a resumed run continues up to it;
@@ -111,13 +111,13 @@ def train(model: nn.Module, train_batches: Iterable, test_batches: Iterable,
         device: default CUDA when present, else CPU.
         amp: autocast to bfloat16 (no loss scaling needed).
         compile: run the training and evaluation steps through ``torch.compile``.
-        Inside a process group (see :mod:`acdc_core.distributed`) the model trains wrapped in
+        Inside a process group (see :mod:`acdc_core.training.distributed`) the model trains wrapped in
         DistributedDataParallel, metrics are summed over the processes, and only rank 0 writes
         checkpoints and shows progress.
         checkpoint: file written atomically after every epoch and resumed from when it exists.
-            It stores the run's configuration (see :func:`acdc_core.checkpoint.fingerprint`):
+            It stores the run's configuration (see :func:`acdc_core.training.checkpoint.fingerprint`):
             a checkpoint of another configuration, or a damaged one, is refused with a
-            :class:`~acdc_core.checkpoint.CheckpointError` naming the file and the fields that
+            :class:`~acdc_core.training.checkpoint.CheckpointError` naming the file and the fields that
             differ, and model, optimiser and scheduler are left as they were.
         checkpoint_every: also write it every this many batches within an epoch.
         progress: a progress bar over each epoch's batches.

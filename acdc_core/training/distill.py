@@ -1,5 +1,5 @@
 """Distillation: attention transfer (Zagoruyko & Komodakis) as the follow-up work used it, classic
-knowledge distillation, and the two pieces that let :func:`acdc_core.train.train` train a student
+knowledge distillation, and the two pieces that let :func:`acdc_core.training.train.train` train a student
 with them: :class:`Distilled` (student and frozen teacher as one model) and
 :class:`DistillationLoss`."""
 from __future__ import annotations

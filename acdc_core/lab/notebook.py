@@ -13,7 +13,7 @@ import json
 import os
 from pathlib import Path
 
-from .files import write_atomically
+from ..training.files import write_atomically
 
 HEADLESS = os.environ.get("ACDC_HEADLESS", "") not in ("", "0")
 RUNNER_SUFFIXES = ("ipynb", "html", "metrics.json")  # NOTEBOOK.* files the runner writes itself

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..dct import dct, idct
+from ...dct import dct, idct
 
 TOLERANCE = {torch.float64: 1e-10, torch.float32: 1e-5}
 

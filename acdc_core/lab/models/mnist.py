@@ -9,8 +9,8 @@ from typing import Callable
 
 from torch import nn
 
-from ..checks import check_choice
-from ..stack import StackedACDC
+from ...checks import check_choice
+from ...stack import StackedACDC
 
 
 class FirstOutputs(nn.Module):

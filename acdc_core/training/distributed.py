@@ -1,6 +1,6 @@
 """Running the training loop on several processes with DistributedDataParallel: under ``torchrun``
 (which sets RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT) call :func:`start` once per process, give
-each :class:`~acdc_core.batches.Batches` ``shard=shard()``, and call :func:`acdc_core.train.train`
+each :class:`~acdc_core.training.batches.Batches` ``shard=shard()``, and call :func:`acdc_core.training.train.train`
 as usual: it wraps the model in DDP, sums the metrics over processes and lets rank 0 write files."""
 from __future__ import annotations
 

@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .checks import check_choice, check_positive_int
+from ..checks import check_choice, check_positive_int
 
 ROOT_VARIABLE = "ACDC_DATA"
 

@@ -12,7 +12,7 @@ import math
 import torch
 from torch import nn
 
-from ..shuffle import riffle
+from ...shuffle import riffle
 
 
 def _twiddle(n: int, sign: float, like: torch.Tensor) -> torch.Tensor:

@@ -19,12 +19,12 @@ import torch
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from ..acdc import ACDC
-from ..conv import SeparableACDCConv2d
-from ..escape import parameter_count
-from ..flops import acdc_mult_adds
-from ..stack import StackedACDC
-from ..checks import check_choice
+from ...acdc import ACDC
+from ...conv import SeparableACDCConv2d
+from ...escape import parameter_count
+from ...flops import acdc_mult_adds
+from ...stack import StackedACDC
+from ...checks import check_choice
 
 UNITS = (nn.Linear, nn.Conv2d, ACDC, StackedACDC, SeparableACDCConv2d)
 FORCE = (None, "fft", "dense")

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .checks import check_choice
+from ..checks import check_choice
 
 Objective = Callable[[nn.Module], torch.Tensor]
 TORCH_OPTIMISERS = ("sgd", "adam")

@@ -11,7 +11,7 @@ import math
 
 import torch
 
-from ..stack import StackedACDC
+from ...stack import StackedACDC
 
 
 def effective_weights(n: int, depth: int, draws: int, parameterisation: str = "original",

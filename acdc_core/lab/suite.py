@@ -1,4 +1,4 @@
-"""The notebook suite: ``acdc-suite list | run | refresh`` (also ``python -m acdc_core.suite``).
+"""The notebook suite: ``acdc-suite list | run | refresh`` (also ``python -m acdc_core.lab.suite``).
 
 ``run [NAME|PATH ...] [--profile quick|full] [-p NAME=VALUE ...] [--out DIR]`` executes notebooks
 through papermill with a profile's parameters from ``notebooks/params.yaml`` (``quick`` is every
@@ -47,9 +47,9 @@ import time
 import traceback
 from pathlib import Path
 
-from .files import write_atomically
+from ..training.files import write_atomically
 
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 KERNEL = "python3"
 RECORD = ".acdc-suite-record.json"
 INDEX = "index"  # index.html's owner in the record: no notebook may take the name
@@ -519,7 +519,7 @@ def _execute(name: str, path: Path, out: Path, injected: dict, scratch: Path) ->
 def _kernel_path() -> str:
     """PYTHONPATH for the kernel, led by this package's root: the notebook's helpers must speak
     the same ACDC_* protocol as this runner."""
-    root = str(Path(__file__).resolve().parent.parent)
+    root = str(Path(__file__).resolve().parents[2])
     rest = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != root]
     return os.pathsep.join([root, *rest])
 

@@ -5,14 +5,16 @@ each ``*_speed`` function times them over a range of sizes and returns flat rows
 """
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Callable
 
 import torch
 
-from ..acdc import ACDC
-from ..bench import measure
-from ..dct import dct, dct_matrix, idct
-from ..stack import StackedACDC
+from ...acdc import ACDC
+from ..bench import added_memory, measure
+from ...dct import dct, dct_matrix, idct
+from ...stack import StackedACDC
 from .baselines import PlainACDC, PlainStack
 
 
@@ -131,3 +133,48 @@ def crossover(rows: list[dict], ours: str, theirs: str, device: str = "cpu") -> 
         if all(faster[i:]):
             return n
     return None
+
+
+MODELS = ("linear", "acdc", "plain_acdc", "stack12", "plain_stack12")
+
+
+def build(model: str, n: int, device: str) -> torch.nn.Module:
+    """One of :data:`MODELS` at width ``n``: nn.Linear, an ACDC layer, plain-autograd ACDC, a
+    12-layer riffle stack, or its plain-autograd counterpart."""
+    builders = {
+        "linear": lambda: torch.nn.Linear(n, n, device=device),
+        "acdc": lambda: ACDC(n, device=device),
+        "plain_acdc": lambda: PlainACDC(n, device=device),
+        "stack12": lambda: StackedACDC(n, n, 12, shuffle="riffle", device=device),
+        "plain_stack12": lambda: PlainStack(n, 12, device=device),
+    }
+    if model not in builders:
+        raise SystemExit(f"unknown model {model!r}; choose from {', '.join(builders)}")
+    return builders[model]()
+
+
+def peak_memory(model: str, n: int, batch: int, device: str = "cpu") -> float:
+    """MiB that one forward+backward of ``model`` (see :data:`MODELS`) adds at its peak, measured
+    in a fresh Python process after a one-row warm-up pass (see :func:`~..bench.added_memory`)."""
+    command = [sys.executable, "-m", __name__, "memory", model, str(n), str(batch), device]
+    result = subprocess.run(command, capture_output=True, text=True, check=True)
+    return float(result.stdout.strip().splitlines()[-1])
+
+
+def _memory_probe(model: str, n: int, batch: int, device: str) -> float:
+    torch.manual_seed(0)
+    module = build(model, n, device)
+    x = torch.randn(batch, n, device=device, requires_grad=True)
+    grad = torch.randn(batch, n, device=device)
+    module(x[:1]).backward(grad[:1])  # warm-up on one row: code and FFT set-up are not the model's
+    for t in [x, *module.parameters()]:
+        t.grad = None
+    return added_memory(lambda: module(x).backward(grad), device)
+
+
+if __name__ == "__main__":  # python -m acdc_core.lab.analysis.speed memory MODEL N BATCH [DEVICE]
+    if len(sys.argv) >= 5 and sys.argv[1] == "memory":
+        device = sys.argv[5] if len(sys.argv) > 5 else "cpu"
+        print(f"{_memory_probe(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), device):.1f}")
+    else:
+        raise SystemExit("usage: python -m acdc_core.lab.analysis.speed memory MODEL N BATCH [DEVICE]")

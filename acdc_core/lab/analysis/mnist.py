@@ -1,4 +1,4 @@
-"""Training the MNIST recipes of :mod:`acdc_core.models.mnist` and setting the results beside the
+"""Training the MNIST recipes of :mod:`acdc_core.lab.models.mnist` and setting the results beside the
 log's: one run per (recipe, seed), seeds summarised as mean ± std, a verdict per row."""
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from pathlib import Path
 
 import torch
 
-from ..batches import Batches, random_crop
-from ..checks import check_choice
-from ..data import Dataset
-from ..escape import parameter_count
+from ...training.batches import Batches, random_crop
+from ...checks import check_choice
+from ...training.data import Dataset
+from ...escape import parameter_count
 from ..models.mnist import MNIST_MODELS, Recipe, build
-from ..train import History, checkpoint_file, run_title, train
+from ...training.train import History, checkpoint_file, run_title, train
 from .command import count, run_spec
 
 TEST_BATCH = 1000
@@ -89,7 +89,7 @@ def main(argv=None) -> None:
     the same ``checkpoint_dir`` then reads instead of training again."""
     import argparse
 
-    from ..data import load
+    from ...training.data import load
 
     parser = argparse.ArgumentParser(description=main.__doc__.split(",")[0])
     parser.add_argument("runs", nargs="+", metavar="RECIPE:SEED", type=run_spec(MNIST_MODELS),

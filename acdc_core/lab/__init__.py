@@ -1,0 +1,2 @@
+"""What the notebooks stand on: the studies' code (analysis), the log's models, the notebook
+suite, notebook helpers and the timing harness. Built on the layers and on training."""

@@ -1,0 +1,56 @@
+"""The house in three wings, read from the imports themselves: the layers (acdc_core/*.py) import
+neither training nor lab; training never imports lab."""
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "acdc_core"
+
+
+def module_name(path: Path) -> tuple[str, str]:
+    """(dotted module name, the package its relative imports start from) of a file."""
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    if path.name == "__init__.py":
+        return ".".join(parts[:-1]), ".".join(parts[:-1])
+    return ".".join(parts), ".".join(parts[:-1])
+
+
+def imported_modules(source: str, package: str) -> set[str]:
+    """Every module ``source`` (a file of ``package``) imports, as absolute dotted names; a
+    ``from X import name`` counts ``X.name`` too, since the name may be a submodule."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package.split(".")[: len(package.split(".")) - node.level + 1] if node.level else []
+            stem = ".".join(base + ([node.module] if node.module else []))
+            found.add(stem)
+            found.update(f"{stem}.{alias.name}" for alias in node.names)  # may name submodules
+    return found
+
+
+def wing(path: Path) -> str:
+    parts = path.relative_to(PACKAGE).parts
+    return parts[0] if len(parts) > 1 else "layers"
+
+
+FORBIDDEN = {"layers": ("acdc_core.training", "acdc_core.lab"), "training": ("acdc_core.lab",), "lab": ()}
+
+
+@pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_no_import_runs_against_the_wings(path):
+    breaches = [name for name in imported_modules(path.read_text(), module_name(path)[1])
+                if any(name == w or name.startswith(w + ".") for w in FORBIDDEN[wing(path)])]
+    assert not breaches, f"{path.relative_to(PACKAGE.parent)} ({wing(path)}) imports {breaches}"
+
+
+def test_the_reader_resolves_relative_imports_from_every_depth():
+    """The check itself: a layer's, a training module's and a lab module's relative imports."""
+    assert imported_modules("from .training.train import train\nfrom . import lab\n", "acdc_core") >= {
+        "acdc_core.training.train", "acdc_core.lab"}
+    assert "acdc_core.lab.suite" in imported_modules("from ..lab import suite\n", "acdc_core.training")
+    assert "acdc_core.dct" in imported_modules("from ...dct import dct\n", "acdc_core.lab.analysis")
+    assert module_name(PACKAGE / "lab" / "__init__.py") == ("acdc_core.lab", "acdc_core.lab")
+    assert wing(PACKAGE / "acdc.py") == "layers" and wing(PACKAGE / "lab" / "analysis" / "speed.py") == "lab"
