@@ -14,7 +14,7 @@ import torch
 CHILD = """
 import sys, torch
 from torch import nn
-sys.path.insert(0, {tests!r})
+sys.path[:0] = [{root!r}, {tests!r}]  # the acdc_core under test
 from conftest import blobs
 from acdc_core.training.batches import Batches
 from acdc_core.training.train import train
@@ -70,7 +70,10 @@ def test_killed_during_checkpoint_writes_resumes_bit_identical(tmp_path):
     from pathlib import Path
 
     script = tmp_path / "child.py"
-    script.write_text(CHILD.format(tests=str(Path(__file__).parent)))
+    import acdc_core
+
+    root = Path(acdc_core.__file__).resolve().parents[1]
+    script.write_text(CHILD.format(root=str(root), tests=str(Path(__file__).parent)))
     reference = tmp_path / "reference.pt"
     subprocess.run([sys.executable, str(script), str(tmp_path / "whole.ckpt"), str(reference)],
                    check=True, stdout=subprocess.DEVNULL)

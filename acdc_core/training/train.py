@@ -14,7 +14,7 @@ import math
 import os
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -130,78 +130,152 @@ def train(model: nn.Module, train_batches: Iterable, test_batches: Iterable,
     if checkpoint_every is not None:
         check_positive_int("checkpoint_every", checkpoint_every)
     device = torch.device(device) if device is not None else default_device()
-    loss_fn = loss_fn or cross_entropy
     model.to(device)
-    history, start, partial = History(name), 0, None
-    config = checkpoints.fingerprint(name, epochs, model, optimiser, scheduler, train_batches, test_batches)
-    if checkpoint is not None and Path(checkpoint).exists():
-        start, partial, history.records = checkpoints.resume(checkpoint, config, model, optimiser,
-                                                             scheduler, FIELDS)
-        history.resumed = start
-    step_model = model
-    if distributed.active():
-        step_model = nn.parallel.DistributedDataParallel(
-            model, device_ids=[device.index] if device.type == "cuda" else None)
-    step_model = torch.compile(step_model) if compile else step_model
-    autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if amp else contextlib.nullcontext
+    run = _Run(name, epochs, model, _step_model(model, device, compile), optimiser, scheduler,
+               loss_fn or cross_entropy, device, _autocast(device, amp), checkpoint, checkpoint_every,
+               checkpoints.fingerprint(name, epochs, model, optimiser, scheduler, train_batches, test_batches),
+               History(name))
+    start, partial = run.resume()
     for epoch in range(start, epochs):
-        done = partial["batch"] if partial else 0  # batches of this epoch already trained
-        if done and not hasattr(train_batches, "set_epoch"):
-            raise ValueError(f"{checkpoint} stopped part-way through epoch {epoch + 1}; resuming it "
-                             "needs train_batches with set_epoch(epoch, start)")
-        if done:
-            train_batches.set_epoch(epoch, done)
-        elif hasattr(train_batches, "set_epoch"):
-            train_batches.set_epoch(epoch)
-        if hasattr(test_batches, "set_epoch"):
-            test_batches.set_epoch(epoch)
         began = time.perf_counter()
-        earlier = partial or {"loss": 0.0, "correct": 0, "seen": 0, "seconds": 0.0,
-                              "learning_rate": optimiser.param_groups[0]["lr"]}
-        learning_rate, partial = earlier["learning_rate"], None
-        model.train()
-        total_loss = torch.tensor(earlier["loss"], device=device)
-        correct, seen = torch.tensor(earlier["correct"], device=device), earlier["seen"]
-        bar = _bar(train_batches, progress and distributed.is_main(), f"{name} epoch {epoch + 1}/{epochs}")
-        for step, (inputs, labels) in enumerate(bar, start=done + 1):
-            inputs, labels = inputs.to(device, non_blocking=True), labels.to(device, non_blocking=True)
-            with autocast():
-                output = step_model(inputs)
-                loss = loss_fn(output, labels)
-            optimiser.zero_grad(set_to_none=True)
-            loss.backward()
-            optimiser.step()
-            if scheduler is not None:
-                scheduler.step()
-            total_loss += loss.detach() * len(labels)
-            correct += (logits_of(output).argmax(-1) == labels).sum()
-            seen += len(labels)
-            if checkpoint is not None and checkpoint_every and step % checkpoint_every == 0 \
-                    and distributed.is_main():
-                checkpoints.save(checkpoint, config, epoch, model, optimiser, scheduler, history.records, {
-                    "batch": step, "loss": total_loss.item(), "correct": int(correct.item()),
-                    "seen": seen, "seconds": earlier["seconds"] + time.perf_counter() - began,
-                    "learning_rate": learning_rate})
-        _synchronise(device)
-        train_seconds = earlier["seconds"] + time.perf_counter() - began
-        total_loss, correct, seen = _sum_over_processes(total_loss, correct, seen)
-        if seen == 0:
-            raise ValueError(f"{name}: train_batches gave no batches in epoch {epoch + 1}")
-        test_loss, test_accuracy = evaluate(step_model, test_batches, loss_fn, device, autocast)
-        record = {"epoch": epoch + 1, "train_loss": total_loss.item() / seen,
-                  "train_accuracy": correct.item() / seen, "test_loss": test_loss,
-                  "test_accuracy": test_accuracy, "learning_rate": learning_rate,
-                  "train_seconds": train_seconds, "seconds": time.perf_counter() - began,
-                  "samples_per_second": seen / train_seconds}
-        if not math.isfinite(record["train_loss"]):
-            raise FloatingPointError(f"{name}: the training loss became {record['train_loss']} in "
-                                     f"epoch {epoch + 1}; lower the learning rate")
-        history.records.append(record)
-        if checkpoint is not None and distributed.is_main():
-            checkpoints.save(checkpoint, config, epoch + 1, model, optimiser, scheduler, history.records)
+        _position(train_batches, test_batches, epoch, partial, checkpoint)
+        partial = partial or Progress(learning_rate=optimiser.param_groups[0]["lr"])
+        totals = _train_epoch(run, train_batches, epoch, partial, progress and distributed.is_main())
+        test = evaluate(run.step_model, test_batches, run.loss_fn, device, run.autocast)
+        run.history.records.append(_record(name, epoch, totals, test, time.perf_counter() - began))
+        run.save(epoch + 1)
         if on_epoch is not None:
-            on_epoch(record)
-    return history
+            on_epoch(run.history.final)
+        partial = None
+    return run.history
+
+
+@dataclass
+class Progress:
+    """How far one epoch has got: batches trained, the running loss sum, correct predictions and
+    samples seen, seconds spent training, and the learning rate it started at. A checkpoint saved
+    part-way through an epoch stores it."""
+    batch: int = 0
+    loss: float = 0.0
+    correct: int = 0
+    seen: int = 0
+    seconds: float = 0.0
+    learning_rate: float = 0.0
+
+
+@dataclass
+class _Run:
+    """What the parts of one :func:`train` call share."""
+    name: str
+    epochs: int
+    model: nn.Module
+    step_model: nn.Module  # the model as trained: maybe wrapped in DDP, maybe compiled
+    optimiser: torch.optim.Optimizer
+    scheduler: object
+    loss_fn: Callable
+    device: torch.device
+    autocast: Callable
+    checkpoint: str | os.PathLike | None
+    checkpoint_every: int | None
+    config: dict  # the fingerprint a checkpoint is checked against
+    history: History
+
+    def resume(self) -> tuple[int, Progress | None]:
+        """Load the checkpoint when there is one: (completed epochs, progress through the next)."""
+        if self.checkpoint is None or not Path(self.checkpoint).exists():
+            return 0, None
+        start, partial, self.history.records = checkpoints.resume(
+            self.checkpoint, self.config, self.model, self.optimiser, self.scheduler, FIELDS)
+        self.history.resumed = start
+        return start, Progress(**partial) if partial else None
+
+    def save(self, epoch: int, progress: Progress | None = None) -> None:
+        """Checkpoint ``epoch`` completed epochs (and ``progress`` through the next); rank 0 only."""
+        if self.checkpoint is not None and distributed.is_main():
+            checkpoints.save(self.checkpoint, self.config, epoch, self.model, self.optimiser,
+                             self.scheduler, self.history.records, progress and asdict(progress))
+
+    def saves_at(self, step: int) -> bool:
+        return bool(self.checkpoint_every) and step % self.checkpoint_every == 0
+
+
+def _step_model(model: nn.Module, device: torch.device, compile: bool) -> nn.Module:
+    """The model as the steps call it: in DistributedDataParallel inside a process group, compiled
+    on request."""
+    if distributed.active():
+        model = nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index] if device.type == "cuda" else None)
+    return torch.compile(model) if compile else model
+
+
+def _autocast(device: torch.device, amp: bool) -> Callable:
+    if amp:
+        return lambda: torch.autocast(device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext
+
+
+def _position(train_batches, test_batches, epoch: int, progress: Progress | None, checkpoint) -> None:
+    """Point the batches at ``epoch`` (and the training batches past those already trained)."""
+    done = progress.batch if progress else 0
+    if done and not hasattr(train_batches, "set_epoch"):
+        raise ValueError(f"{checkpoint} stopped part-way through epoch {epoch + 1}; resuming it "
+                         "needs train_batches with set_epoch(epoch, start)")
+    if hasattr(train_batches, "set_epoch"):
+        train_batches.set_epoch(epoch, done) if done else train_batches.set_epoch(epoch)
+    if hasattr(test_batches, "set_epoch"):
+        test_batches.set_epoch(epoch)
+
+
+def _train_epoch(run: _Run, batches: Iterable, epoch: int, progress: Progress, show: bool) -> Progress:
+    """Train on the batches of ``epoch`` that ``progress`` has not seen yet, checkpointing every
+    ``checkpoint_every`` batches; the epoch's totals (summed over processes when distributed)."""
+    began = time.perf_counter() - progress.seconds
+    run.model.train()
+    loss_sum = torch.tensor(progress.loss, device=run.device)
+    correct, seen = torch.tensor(progress.correct, device=run.device), progress.seen
+    step = progress.batch
+    for step, (inputs, labels) in enumerate(_bar(batches, show, f"{run.name} epoch {epoch + 1}/{run.epochs}"),
+                                            start=progress.batch + 1):
+        inputs, labels = inputs.to(run.device, non_blocking=True), labels.to(run.device, non_blocking=True)
+        output, loss = _step(run, inputs, labels)
+        loss_sum += loss.detach() * len(labels)
+        correct += (logits_of(output).argmax(-1) == labels).sum()
+        seen += len(labels)
+        if run.saves_at(step):
+            run.save(epoch, Progress(step, loss_sum.item(), int(correct.item()), seen,
+                                     time.perf_counter() - began, progress.learning_rate))
+    _synchronise(run.device)
+    seconds = time.perf_counter() - began
+    loss_sum, correct, seen = _sum_over_processes(loss_sum, correct, seen)
+    return Progress(step, loss_sum.item(), int(correct.item()), seen, seconds, progress.learning_rate)
+
+
+def _step(run: _Run, inputs: torch.Tensor, labels: torch.Tensor):
+    """One optimisation step on a batch: (the model's output, the loss)."""
+    with run.autocast():
+        output = run.step_model(inputs)
+        loss = run.loss_fn(output, labels)
+    run.optimiser.zero_grad(set_to_none=True)
+    loss.backward()
+    run.optimiser.step()
+    if run.scheduler is not None:
+        run.scheduler.step()
+    return output, loss
+
+
+def _record(name: str, epoch: int, progress: Progress, test: tuple[float, float], seconds: float) -> dict:
+    """One epoch's record (the keys of ``FIELDS``); an epoch without batches or with a non-finite
+    loss is an error."""
+    if progress.seen == 0:
+        raise ValueError(f"{name}: train_batches gave no batches in epoch {epoch + 1}")
+    train_loss = progress.loss / progress.seen
+    if not math.isfinite(train_loss):
+        raise FloatingPointError(f"{name}: the training loss became {train_loss} in epoch "
+                                 f"{epoch + 1}; lower the learning rate")
+    return {"epoch": epoch + 1, "train_loss": train_loss, "train_accuracy": progress.correct / progress.seen,
+            "test_loss": test[0], "test_accuracy": test[1], "learning_rate": progress.learning_rate,
+            "train_seconds": progress.seconds, "seconds": seconds,
+            "samples_per_second": progress.seen / progress.seconds}
 
 
 def logits_of(output) -> torch.Tensor:
