@@ -1,4 +1,8 @@
-"""acdc_core: structured efficient linear layers (ACDC) for PyTorch, and the DCT they stand on."""
+"""acdc_core: structured efficient linear layers (ACDC) for PyTorch, and the DCT they stand on.
+
+"The log" in these docstrings is the 2018 research log this project rebuilds; its experiments,
+E1 to E25, are described in docs/experiments.md.
+"""
 from . import flops  # registers the ACDC operators' FLOP formulas with FlopCounterMode
 from .acdc import ACDC
 from .conv import SeparableACDCConv2d, replace_convolutions

@@ -6,6 +6,8 @@ depthwise output is made channels-last, so the channel vectors are rows without 
 ``"collapsed"`` multiplies the stack out into one ``(out, in)`` weight and runs one 1×1
 convolution. ``"auto"`` trains in the FFT form and, at inference, takes whichever the mult-add
 count says is cheaper for the input at hand.
+
+E-numbers (E12, E15, ...) name the log's experiments, described in docs/experiments.md.
 """
 from __future__ import annotations
 

@@ -5,6 +5,8 @@ When every layer runs the fused core (original parameterisation, DCT first), the
 Makhoul's feature order from the first layer to the last: the un-reorder of one layer, the shuffle
 and the reorder of the next compose into one gather, and biases, ReLU and BatchNorm act on the
 reordered features directly (they are per-feature). Otherwise each layer runs on its own.
+
+E-numbers (E1, E11) name the log's experiments, described in docs/experiments.md.
 """
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """Separable ACDC convolution: the collapsed form against the stacked FFT form (and a dense 1×1
 convolution), at the log's E16 shape and at 64/256/640 channels; one training step of WRN-40-2,
-dense against every convolution but the first replaced. Ratios from one run.
+dense against every convolution but the first replaced. Ratios from one run. E16 is described in
+docs/experiments.md.
 
     python benchmarks/conv_speed.py [--channels 64 256 640] [--device cpu] [--wrn-batch 32]
 """

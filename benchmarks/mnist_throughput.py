@@ -1,5 +1,6 @@
 """Training throughput of the MNIST models: one optimiser step (forward, cross-entropy, backward,
-the recipe's optimiser) per call, interleaved rounds, ratios against the dense MLP of E11's depth.
+the recipe's optimiser) per call, interleaved rounds, ratios against the dense MLP of E11's depth
+(E11 and the other experiments of the log: docs/experiments.md).
 
     python benchmarks/mnist_throughput.py [--models e11 dense_mlp ...] [--batch 64] [--device cpu]
 

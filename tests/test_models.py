@@ -1,4 +1,5 @@
-"""The log's MNIST models: shapes, exact layer counts, parameter counts by hand, recipes."""
+"""The log's MNIST models (E1, E2, E11 in docs/experiments.md): shapes, exact layer counts,
+parameter counts by hand, recipes."""
 import pytest
 import torch
 

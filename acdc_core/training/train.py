@@ -330,7 +330,7 @@ def _synchronise(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-FLAT_STRUCTURED_DECAY = 8.8e-6  # the log's fix for the structured parameters (E19)
+FLAT_STRUCTURED_DECAY = 8.8e-6  # the log's fix for structured parameters (E19, docs/experiments.md)
 
 
 def parameter_groups(model: nn.Module, weight_decay: float, structured: str | float = "scaled",

@@ -1,4 +1,5 @@
-"""Approximating a dense linear map with structured layers (paper §6.1; log E6, E10, E24, E25).
+"""Approximating a dense linear map with structured layers (paper §6.1; the log's E6, E10, E24
+and E25, described in docs/experiments.md).
 
 A random dense target ``nn.Linear(N, N)`` (PyTorch's default initialisation), inputs X ~ U(0, 1),
 outputs Y = target(X) + Gaussian noise; a model is fitted to (X, Y) by mean squared error with a

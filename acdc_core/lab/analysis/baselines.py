@@ -2,7 +2,7 @@
 
 ``plain_dct`` / ``plain_idct`` are the usual recipe for an orthonormal DCT-II/III in PyTorch:
 Makhoul's reordering, a complex FFT, a twiddle, each step a separate autograd-tracked tensor
-operation. ``PlainACDC`` is an ACDC layer built on them with plain autograd (REFERENCE §5's
+operation. ``PlainACDC`` is an ACDC layer built on them with plain autograd (the speed study's
 "plain autograd over torch.fft" baseline), and ``plain_stack`` a riffle stack of those.
 """
 from __future__ import annotations

@@ -1,8 +1,9 @@
-"""The CIFAR-10 experiments of the log (REFERENCE E12–E23) and the follow-up work as named recipes:
+"""The CIFAR-10 experiments of the log (E12–E23) and the follow-up work as named recipes:
 network, which convolutions become separable ACDC ones, SGD settings, schedule, weight decay of the
 structured parameters, and the teacher for attention transfer. :func:`run` trains one (its teacher
 first, or from the teacher's finished checkpoint); ``python -m acdc_core.lab.analysis.cifar`` does the
-same from the command line, under ``torchrun`` too.
+same from the command line, under ``torchrun`` too. The experiments are described in
+docs/experiments.md.
 """
 from __future__ import annotations
 

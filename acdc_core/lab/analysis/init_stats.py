@@ -1,4 +1,5 @@
-"""Statistics of the effective weight of a linear ACDC stack at initialisation (log E9 and E14).
+"""Statistics of the effective weight of a linear ACDC stack at initialisation (the log's E9 and
+E14, described in docs/experiments.md).
 
 A linear stack (no ReLU, no BatchNorm, no bias) is one matrix W (``StackedACDC.effective_weight``).
 Over independent draws of its diagonals (and of its permutations, for ``shuffle="permutation"``)

@@ -1,4 +1,4 @@
-"""Named models of the log's experiments and their baselines."""
+"""Named models of the log's experiments (described in docs/experiments.md) and their baselines."""
 from ...escape import parameter_count
 from .mnist import MNIST_MODELS, build
 

@@ -1,5 +1,6 @@
 """The CIFAR networks of the log and the follow-up work: the common CIFAR ResNet18 and
-WideResNet-d-k, and a tiny ConvNet for the FLOP tables. Both map images ``(B, 3, 32, 32)`` to logits ``(B, classes)``; with
+WideResNet-d-k, and a tiny ConvNet for the FLOP tables (the log's experiments, E12 to E23, are
+described in docs/experiments.md). Both map images ``(B, 3, 32, 32)`` to logits ``(B, classes)``; with
 ``attention=True`` they return ``(logits, [output of each group])`` for attention transfer.
 """
 from __future__ import annotations

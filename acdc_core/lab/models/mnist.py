@@ -1,4 +1,4 @@
-"""The log's MNIST models (REFERENCE E1, E2, E11), a recipe that improves E11 under the same
+"""The log's MNIST models (E1, E2, E11 in docs/experiments.md), a recipe that improves E11 under the same
 constraint, and the baselines: a dense MLP of E11's depth and width, and the ConvNet of PyTorch's
 MNIST example. Every model maps images ``(B, 1, 28, 28)`` (or ``(B, 784)``) to logits ``(B, 10)``.
 """
