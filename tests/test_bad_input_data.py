@@ -442,7 +442,8 @@ def test_dataset_built_with_inconsistent_fields(changes, culprit):
     refused(ValueError, culprit, tiny_dataset, **changes)
 
 
-@pytest.mark.parametrize("argument, value", [("train", 0), ("test", -5), ("train", 2.5)])
-def test_standin_with_an_empty_or_fractional_split(argument, value):
-    refused(ValueError, f"{argument} must be a positive int, got {value!r}", data.cifar10_standin,
+@pytest.mark.parametrize("argument, value, error", [("train", 0, ValueError), ("test", -5, ValueError),
+                                                    ("train", 2.5, TypeError)])
+def test_standin_with_an_empty_or_fractional_split(argument, value, error):
+    refused(error, f"{argument} must be a positive int, got {value!r}", data.cifar10_standin,
             **{argument: value})
