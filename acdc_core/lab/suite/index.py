@@ -1,0 +1,47 @@
+"""index.html: one page linking every notebook's outputs, its metrics and figures inline."""
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+
+from .names import INDEX
+from .record import Record, write_text
+
+
+def write_index(out: Path, results: dict[str, bool], profile: str, record: Record) -> Path:
+    """index.html: per notebook its status, links, metrics and figures (inline), all from the
+    record of what this run wrote."""
+    parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>acdc suite: {profile}</title>"
+             "<style>body{font-family:sans-serif;max-width:1100px;margin:auto}"
+             "img{max-width:100%;border:1px solid #ddd;margin:4px 0}"
+             "td,th{padding:2px 10px;text-align:right}.failed{color:#b00}</style></head><body>",
+             f"<h1>acdc notebook suite — profile {html.escape(profile)}</h1>",
+             f"<p>{sum(results.values())} of {len(results)} notebooks ran without error.</p>"]
+    for name, ok in results.items():
+        parts += _index_section(out, name, ok, record.written(name))
+    parts.append("</body></html>")
+    index = out / f"{INDEX}.html"
+    write_text(index, "\n".join(parts))
+    record.set(INDEX, [index.name])
+    return index
+
+
+def _index_section(out: Path, name: str, ok: bool, written: list[str]) -> list[str]:
+    """One notebook's part of the index, from its recorded files."""
+    status = "ok" if ok else "<span class='failed'>FAILED (see its traceback)</span>"
+    labels = {f"{name}.html": "report", f"{name}.ipynb": "notebook", f"{name}.metrics.json": "metrics"}
+    links = [f"<a href='{html.escape(n)}'>{labels[n]}</a>" for n in labels if n in written]
+    links += [f"<a href='{html.escape(n)}'>{html.escape(n[len(name) + 1:])}</a>"
+              for n in written if n not in labels and not n.endswith(".png")]
+    parts = [f"<h2 id='{html.escape(name)}'>{html.escape(name)}: {status}</h2>"
+             f"<p>{' · '.join(links)}</p>"]
+    if f"{name}.metrics.json" in written:
+        rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
+                       for k, v in json.loads((out / f"{name}.metrics.json").read_text()).items())
+        parts.append(f"<table>{rows}</table>" if rows else "")
+    for figure in (n for n in written if n.endswith(".png")):
+        stem = figure[:-len(".png")]
+        parts.append(f"<figure><img src='{html.escape(figure)}' alt='{html.escape(stem)}'>"
+                     f"<figcaption>{html.escape(stem)}</figcaption></figure>")
+    return parts
