@@ -18,7 +18,7 @@ from torch import nn
 from torch.utils.checkpoint import checkpoint as activation_checkpoint
 
 from .checks import check_bool, check_choice, check_float_tensor, check_int_pair, check_positive_int
-from .escape import parameter_count
+from .base import parameter_count
 from .flops import acdc_mult_adds
 from .stack import StackedACDC
 

@@ -34,7 +34,7 @@ import math
 import torch
 from torch.utils.flop_counter import register_flop_formula
 
-from . import acdc as _acdc  # noqa: F401  (defines the acdc:: operators)
+from . import ops as _ops  # noqa: F401  (defines the acdc:: operators)
 from . import dct as _dct  # noqa: F401
 
 

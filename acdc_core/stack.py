@@ -14,10 +14,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .acdc import ACDC, kernel_stack, stack_kernel_for
-from .checks import check_bool, check_choice, check_features, check_int, check_positive_int
-from .escape import DenseEscape
+from .acdc import ACDC
+from .base import StructuredLinear
+from .checks import check_bool, check_choice, check_int, check_positive_int
 from .dct import from_makhoul
+from .fused import kernel_stack, stack_kernel_for
 from .shuffle import SHUFFLES, inverse, permute, shuffle_index
 
 GROW = ("linear", "repeat")
@@ -25,7 +26,7 @@ SHRINK = ("linear", "truncate", "sum")
 BIAS = ("every", "last", "none")
 
 
-class StackedACDC(DenseEscape, nn.Module):
+class StackedACDC(StructuredLinear):
     r"""A cascade of exactly ``n_layers`` ACDC layers mapping ``in_features`` to ``out_features``.
 
     Between consecutive layers (never after the last, unless ``shuffle_last``): BatchNorm without
@@ -40,7 +41,8 @@ class StackedACDC(DenseEscape, nn.Module):
             permutation per gap, from ``seed``, stored in the state dict) or ``"none"``.
         shuffle_last: shuffle after the last layer too (the code behind the log's E11 did).
         relu, batchnorm: ReLU / BatchNorm1d(affine=False) between layers.
-        bias: ``"every"`` layer has a bias, only the ``"last"``, or ``"none"``.
+        bias: ``"every"`` layer has a bias, only the ``"last"``, or ``"none"``. The biases belong
+            to the layers (``layers[i].bias``); the stack's own output ``bias`` is None.
         grow: widen the input by concatenating a ``"linear"`` projection of it (the log) or by
             ``"repeat"``-ing its features.
         shrink: narrow the output by dropping the extra features and adding a ``"linear"``
@@ -62,29 +64,13 @@ class StackedACDC(DenseEscape, nn.Module):
                  block_size: int | None = None, seed: int = 0, order: str = "dct_first",
                  parameterisation: str = "original", init: str = "normal", sigma: float = 1e-2,
                  diagonal_bias: bool = False, device=None, dtype=None):
-        super().__init__()
-        for name, value in (("in_features", in_features), ("out_features", out_features),
-                            ("n_layers", n_layers)):
-            check_positive_int(name, value)
-        check_choice("shuffle", shuffle, SHUFFLES)
-        check_choice("bias", bias, BIAS)
-        check_choice("grow", grow, GROW)
-        check_choice("shrink", shrink, SHRINK)
-        for name, value in (("shuffle_last", shuffle_last), ("relu", relu), ("batchnorm", batchnorm)):
-            check_bool(name, value)
-        check_int("seed", seed)
+        super().__init__(in_features, out_features, bias=False, device=device, dtype=dtype)
+        _check_options(in_features, out_features, n_layers, shuffle, shuffle_last, relu, batchnorm,
+                       bias, grow, shrink, block_size, seed)
         width = max(in_features, out_features)
-        if block_size is not None:
-            check_int("block_size", block_size)
-            if not 1 <= block_size <= width:
-                raise ValueError(f"block_size must be an int from 1 to the working width {width}, "
-                                 f"got {block_size!r}")
-        if shrink == "sum" and in_features > out_features and in_features % out_features:
-            raise ValueError(f"shrink='sum' adds groups of out_features={out_features} and needs "
-                             f"in_features divisible by it, got in_features={in_features}")
         block = block_size or width
-        self.in_features, self.out_features, self.n_layers = in_features, out_features, n_layers
-        self.width, self.padded_width, self.block_size = width, -(-width // block) * block, block
+        self.n_layers, self.width, self.padded_width, self.block_size = (
+            n_layers, width, -(-width // block) * block, block)
         self.shuffle, self.shuffle_last, self.relu, self.batchnorm = shuffle, shuffle_last, relu, batchnorm
         self.grow, self.shrink, self.bias_placement = grow, shrink, bias
         factory = {"device": device, "dtype": dtype}
@@ -97,142 +83,100 @@ class StackedACDC(DenseEscape, nn.Module):
                             if grow == "linear" and in_features < width else None)
         self.shrink_linear = (nn.Linear(width - out_features, out_features, **factory)
                               if shrink == "linear" and out_features < width else None)
-        n_shuffles = n_layers if shuffle_last else n_layers - 1
-        for i in range(n_shuffles):
+        for i in range(n_layers if shuffle_last else n_layers - 1):
             self.register_buffer(f"shuffle_{i}",
                                  shuffle_index(shuffle, self.padded_width, seed + i).to(device))
-        for i in range(n_layers - 1 if batchnorm else 0):
-            self.register_buffer(f"running_mean_{i}", torch.zeros(self.padded_width, **factory))
-            self.register_buffer(f"running_var_{i}", torch.ones(self.padded_width, **factory))
-        self.momentum, self.eps = 0.1, 1e-5
+        self.batchnorms = nn.ModuleList(PermutedBatchNorm(self.padded_width, **factory)
+                                        for _ in range(n_layers - 1 if batchnorm else 0))
+        self.register_load_state_dict_pre_hook(_rename_old_batchnorm_keys)
         self._steps, self._steps_key = [], None
 
     def reset_parameters(self) -> None:
         """Re-draw every layer and adapter; reset the BatchNorm statistics (shuffles stay)."""
-        for module in [*self.layers, self.grow_linear, self.shrink_linear]:
+        for module in [*self.layers, self.grow_linear, self.shrink_linear, *self.batchnorms]:
             if module is not None:
                 module.reset_parameters()
-        for i in range(self.n_layers - 1 if self.batchnorm else 0):
-            getattr(self, f"running_mean_{i}").zero_()
-            getattr(self, f"running_var_{i}").fill_(1.0)
 
-    def _shuffle(self, i: int) -> torch.Tensor | None:
-        return getattr(self, f"shuffle_{i}", None)
+    def _shuffles(self) -> list[torch.Tensor]:
+        """The gather index of every shuffle, in order (the buffers ``shuffle_{i}``)."""
+        count = self.n_layers if self.shuffle_last else self.n_layers - 1
+        return [getattr(self, f"shuffle_{i}") for i in range(count)]
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_features(f"StackedACDC({self.in_features}, {self.out_features})", x, self.in_features)
-        batch_shape = x.shape[:-1]
+    def structured_map(self, x: torch.Tensor) -> torch.Tensor:
         h = self._widen(x.reshape(-1, self.in_features))
         if all(layer.fused and layer.impl == "fft" for layer in self.layers):
             h = self._fused_forward(h)
         else:
             h = self._layerwise_forward(h)
-        return self._narrow(h).reshape(*batch_shape, self.out_features)
+        return self._narrow(h).reshape(*x.shape[:-1], self.out_features)
 
     def _widen(self, x: torch.Tensor) -> torch.Tensor:
-        """(M, in_features) -> (M, padded_width)."""
-        if self.in_features < self.width:
-            if self.grow == "linear":
-                x = torch.cat([x, self.grow_linear(x)], -1)
-            else:
-                x = x.repeat(1, -(-self.width // self.in_features))[:, : self.width]
-        return F.pad(x, (0, self.padded_width - self.width)) if self.padded_width > self.width else x
+        """(M, in_features) -> (M, padded_width): grown to the working width, then zero-padded."""
+        h = grow(x, self.width, self.grow, self.grow_linear)
+        return F.pad(h, (0, self.padded_width - self.width)) if self.padded_width > self.width else h
 
     def _narrow(self, y: torch.Tensor) -> torch.Tensor:
-        """(M, padded_width) -> (M, out_features)."""
-        y = y[:, : self.width]
-        if self.out_features == self.width:
-            return y
-        kept, extra = y[:, : self.out_features], y[:, self.out_features:]
-        if self.shrink == "linear":
-            return kept + self.shrink_linear(extra)
-        if self.shrink == "sum":
-            return y.reshape(y.shape[0], self.width // self.out_features, self.out_features).sum(1)
-        return kept
+        """(M, padded_width) -> (M, out_features): the padding dropped, then shrunk."""
+        return shrink(y[:, : self.width], self.out_features, self.shrink, self.shrink_linear)
 
     def _layerwise_forward(self, h: torch.Tensor) -> torch.Tensor:
+        """Each layer on its own, in natural feature order: (M, padded_width) -> same."""
+        shuffles = self._shuffles()
         for i, layer in enumerate(self.layers):
             h = layer(h)
             if i < self.n_layers - 1:
                 if self.batchnorm:
-                    h = self._batchnorm(h, i, None)
-                h = h[:, self._shuffle(i)]
+                    h = self.batchnorms[i](h)
+                h = h[:, shuffles[i]]
                 h = F.relu(h) if self.relu else h
             elif self.shuffle_last:
-                h = h[:, self._shuffle(i)]
+                h = h[:, shuffles[i]]
         return h
 
     def _fused_forward(self, h: torch.Tensor) -> torch.Tensor:
-        """Every layer fused, in Makhoul order throughout; one gather between layers. Without
-        BatchNorm, on one block, the Triton kernel takes all layers in one launch when the backend
-        runs it (see :mod:`acdc_core.backend`)."""
+        """Every layer fused, in Makhoul order throughout: (M, padded_width) -> same, in natural
+        order. Without BatchNorm, on one block, the Triton kernel takes all layers in one launch
+        when the backend runs it (see :mod:`acdc_core.backend`)."""
         makhoul, unmakhoul = self.layers[0]._makhoul, self.layers[0]._unmakhoul
         steps = self._gather_steps()
         v = permute(h, makhoul, unmakhoul)
         r = None
         if not self.batchnorm and self.block_size == self.padded_width:
-            r = self._kernel_forward(v, steps)
-        for i, layer in enumerate(self.layers if r is None else []):
-            r = layer.makhoul_forward(v)
-            if i < self.n_layers - 1:
-                if self.batchnorm:
-                    r = self._batchnorm(r, i, makhoul)
-                v = permute(r, *steps[i])
-                v = F.relu(v) if self.relu else v  # ReLU commutes with the gather
+            r = in_one_launch(self.layers, v, steps[: self.n_layers - 1], self.relu)
+        if r is None:
+            r = self._fused_layers(v, steps)
         if self.shuffle_last:
             return permute(r, *steps[-1])
         if self.block_size == self.padded_width:
             return from_makhoul(r)
         return permute(r, unmakhoul, makhoul)
 
-    def _kernel_forward(self, v: torch.Tensor, steps) -> torch.Tensor | None:
-        """All layers in one Triton launch (None when the backend does not run the kernel)."""
-        kernel = stack_kernel_for(v)
-        if kernel is None:
-            return None
-        layers = self.layers
-        biases = [layer.folded_bias() for layer in layers]
-        bias = None
-        if any(b is not None for b in biases):
-            bias = torch.stack([(b if b is not None else torch.zeros_like(layer.a))[layer._makhoul]
-                                for b, layer in zip(biases, layers)])
-        inner = steps[: self.n_layers - 1]
-        empty = v.new_zeros(0, v.shape[-1], dtype=torch.long)
-        gathers = torch.stack([step for step, _ in inner]) if inner else empty
-        undo = torch.stack([back for _, back in inner]) if inner else empty
-        return kernel_stack(kernel, v, torch.stack([layer.a[layer._makhoul] for layer in layers]),
-                            torch.stack([layer.d for layer in layers]), bias, gathers, undo, self.relu)
+    def _fused_layers(self, v: torch.Tensor, steps) -> torch.Tensor:
+        """The layer loop on Makhoul-ordered rows ``v`` (M, padded_width): one gather, and
+        BatchNorm and ReLU where asked, between layers. Returns the last layer's rows, in
+        Makhoul order."""
+        makhoul = self.layers[0]._makhoul
+        for i, layer in enumerate(self.layers):
+            r = layer.makhoul_forward(v)
+            if i < self.n_layers - 1:
+                if self.batchnorm:
+                    r = self.batchnorms[i](r, makhoul)
+                v = permute(r, *steps[i])
+                v = F.relu(v) if self.relu else v  # ReLU commutes with the gather
+        return r
 
     def _gather_steps(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """Per shuffle, the (index, inverse) of one gather from Makhoul order through the shuffle
-        back to Makhoul order (after the last layer: to natural order). Cached until a shuffle
-        buffer changes (loading a state dict, moving devices)."""
-        count = self.n_layers if self.shuffle_last else self.n_layers - 1
-        shuffles = [self._shuffle(i) for i in range(count)]
+        """:func:`makhoul_gathers` of the shuffles, cached until a shuffle buffer changes
+        (loading a state dict, moving devices)."""
+        shuffles = self._shuffles()
         key = tuple((s.data_ptr(), s._version) for s in shuffles)
         if self._steps_key != key:
-            makhoul, unmakhoul = self.layers[0]._makhoul, self.layers[0]._unmakhoul
-            steps = [unmakhoul[s[makhoul]] for s in shuffles[: self.n_layers - 1]]
-            if self.shuffle_last:
-                steps.append(unmakhoul[shuffles[-1]])
-            self._steps, self._steps_key = [(step, inverse(step)) for step in steps], key
+            layer = self.layers[0]
+            self._steps = makhoul_gathers(shuffles, layer._makhoul, layer._unmakhoul, self.n_layers - 1)
+            self._steps_key = key
         return self._steps
 
-    def _batchnorm(self, h: torch.Tensor, i: int, order: torch.Tensor | None) -> torch.Tensor:
-        """BatchNorm(affine=False) after layer i on features in ``order`` (None: natural order);
-        its running statistics are kept in natural order either way."""
-        mean, var = getattr(self, f"running_mean_{i}"), getattr(self, f"running_var_{i}")
-        if order is None:
-            return F.batch_norm(h, mean, var, training=self.training, momentum=self.momentum,
-                                eps=self.eps)
-        mean_p, var_p = mean[order], var[order]
-        h = F.batch_norm(h, mean_p, var_p, training=self.training, momentum=self.momentum,
-                         eps=self.eps)
-        if self.training:
-            mean[order], var[order] = mean_p, var_p
-        return h
-
-    def _check_linear(self) -> None:
+    def _check_affine(self) -> None:
         """effective_weight() is defined only for a linear stack: no ReLU, and BatchNorm (if any)
         in eval mode."""
         if self.relu:
@@ -255,3 +199,130 @@ class StackedACDC(DenseEscape, nn.Module):
         if self.block_size != self.width:
             parts.append(f"block_size={self.block_size}, padded_width={self.padded_width}")
         return ", ".join(parts)
+
+
+def _check_options(in_features, out_features, n_layers, shuffle, shuffle_last, relu, batchnorm,
+                   bias, grow, shrink, block_size, seed) -> None:
+    """Refuse a bad StackedACDC argument, naming it (the layers check their own)."""
+    check_positive_int("n_layers", n_layers)
+    check_choice("shuffle", shuffle, SHUFFLES)
+    check_choice("bias", bias, BIAS)
+    check_choice("grow", grow, GROW)
+    check_choice("shrink", shrink, SHRINK)
+    for name, value in (("shuffle_last", shuffle_last), ("relu", relu), ("batchnorm", batchnorm)):
+        check_bool(name, value)
+    check_int("seed", seed)
+    width = max(in_features, out_features)
+    if block_size is not None:
+        check_int("block_size", block_size)
+        if not 1 <= block_size <= width:
+            raise ValueError(f"block_size must be an int from 1 to the working width {width}, "
+                             f"got {block_size!r}")
+    if shrink == "sum" and in_features > out_features and in_features % out_features:
+        raise ValueError(f"shrink='sum' adds groups of out_features={out_features} and needs "
+                         f"in_features divisible by it, got in_features={in_features}")
+
+
+# ----------------------------------------------------------------------------------------------
+# Width adapters
+
+def grow(x: torch.Tensor, width: int, how: str, linear: nn.Linear | None) -> torch.Tensor:
+    """(M, n) -> (M, width), n <= width: ``x`` followed by ``linear(x)`` (``how="linear"``), or
+    ``x``'s features repeated (``"repeat"``)."""
+    if x.shape[-1] == width:
+        return x
+    if how == "linear":
+        return torch.cat([x, linear(x)], -1)
+    return x.repeat(1, -(-width // x.shape[-1]))[:, :width]
+
+
+def shrink(y: torch.Tensor, out_features: int, how: str, linear: nn.Linear | None) -> torch.Tensor:
+    """(M, width) -> (M, out_features): the first ``out_features`` plus ``linear`` of the rest
+    (``how="linear"``), the sum of consecutive groups of ``out_features`` (``"sum"``), or the
+    first ``out_features`` alone (``"truncate"``)."""
+    if y.shape[-1] == out_features:
+        return y
+    kept, extra = y[:, :out_features], y[:, out_features:]
+    if how == "linear":
+        return kept + linear(extra)
+    if how == "sum":
+        return y.reshape(y.shape[0], y.shape[-1] // out_features, out_features).sum(1)
+    return kept
+
+
+# ----------------------------------------------------------------------------------------------
+# Gathers between layers, and the whole stack in one kernel launch
+
+def makhoul_gathers(shuffles: list[torch.Tensor], makhoul: torch.Tensor, unmakhoul: torch.Tensor,
+                    inner: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Per shuffle, the (index, inverse) of one gather on rows in Makhoul order (``makhoul`` and
+    its inverse ``unmakhoul``): back to natural order, through the shuffle, and into Makhoul order
+    again for the first ``inner`` shuffles (those between layers); into natural order for a
+    shuffle after the last layer."""
+    steps = [unmakhoul[s[makhoul]] for s in shuffles[:inner]]
+    steps += [unmakhoul[s] for s in shuffles[inner:]]
+    return [(step, inverse(step)) for step in steps]
+
+
+def in_one_launch(layers, v: torch.Tensor, steps, relu: bool) -> torch.Tensor | None:
+    """Fused ACDC ``layers`` (one block each) on Makhoul-ordered rows ``v`` (M, n) in one Triton
+    launch, with the gathers ``steps`` (index, inverse) between them and ReLU after each when
+    ``relu``; the last layer's rows, in Makhoul order. None when the backend does not run the
+    kernel on ``v`` (see :mod:`acdc_core.backend`)."""
+    kernel = stack_kernel_for(v)
+    if kernel is None:
+        return None
+    biases = [layer.folded_bias() for layer in layers]
+    bias = None
+    if any(b is not None for b in biases):
+        bias = torch.stack([(b if b is not None else torch.zeros_like(layer.a))[layer._makhoul]
+                            for b, layer in zip(biases, layers)])
+    empty = v.new_zeros(0, v.shape[-1], dtype=torch.long)
+    gathers = torch.stack([step for step, _ in steps]) if steps else empty
+    undo = torch.stack([back for _, back in steps]) if steps else empty
+    return kernel_stack(kernel, v, torch.stack([layer.a[layer._makhoul] for layer in layers]),
+                        torch.stack([layer.d for layer in layers]), bias, gathers, undo, relu)
+
+
+# ----------------------------------------------------------------------------------------------
+# BatchNorm between layers
+
+class PermutedBatchNorm(nn.Module):
+    """``BatchNorm1d(features, affine=False)`` on rows (M, features) whose features may come
+    permuted: ``forward(h, order)`` takes ``h``'s features in ``order`` (a gather index of the
+    natural order) and keeps the running statistics in natural order either way. Momentum 0.1,
+    eps 1e-5, as BatchNorm1d's defaults; no batch counter (the momentum is fixed)."""
+
+    def __init__(self, features: int, device=None, dtype=None):
+        super().__init__()
+        self.momentum, self.eps = 0.1, 1e-5
+        self.register_buffer("running_mean", torch.zeros(features, device=device, dtype=dtype))
+        self.register_buffer("running_var", torch.ones(features, device=device, dtype=dtype))
+
+    def reset_parameters(self) -> None:
+        """Back to no statistics: mean 0, variance 1."""
+        self.running_mean.zero_()
+        self.running_var.fill_(1.0)
+
+    def forward(self, h: torch.Tensor, order: torch.Tensor | None = None) -> torch.Tensor:
+        if order is None:
+            return F.batch_norm(h, self.running_mean, self.running_var, training=self.training,
+                                momentum=self.momentum, eps=self.eps)
+        mean, var = self.running_mean[order], self.running_var[order]
+        h = F.batch_norm(h, mean, var, training=self.training, momentum=self.momentum, eps=self.eps)
+        if self.training:  # batch_norm updated the gathered copies
+            self.running_mean[order], self.running_var[order] = mean, var
+        return h
+
+    def extra_repr(self) -> str:
+        return f"{self.running_mean.numel()}, affine=False"
+
+
+def _rename_old_batchnorm_keys(module, state_dict, prefix, *args) -> None:
+    """Load-state-dict pre-hook: state dicts saved before the BatchNorm statistics were modules
+    name them ``running_mean_{i}`` and ``running_var_{i}``; rename them to ``batchnorms.{i}.*``."""
+    for i in range(len(module.batchnorms)):
+        for stat in ("running_mean", "running_var"):
+            old = f"{prefix}{stat}_{i}"
+            if old in state_dict:
+                state_dict[f"{prefix}batchnorms.{i}.{stat}"] = state_dict.pop(old)

@@ -1,8 +1,9 @@
 """Comparison layers for the approximation studies: AFDF, a cascade of any square layers with
 shuffles, linear ShuffleNet, low-rank, and dense.
 
-Each has ``effective_weight()`` / ``effective_bias()`` (``layer(x) == x @ W.T + b``) and
-``parameter_count()``, which counts real numbers (a complex parameter counts twice).
+Each is a :class:`~acdc_core.base.StructuredLinear`: ``effective_weight()`` /
+``effective_bias()`` (``layer(x) == x @ W.T + b``), ``to_linear()`` and ``parameter_count()``,
+which counts real numbers (a complex parameter counts twice).
 Block-diagonal ACDC is ``ACDC(n, block_size=...)``; block-diagonal AFDF is
 ``AFDF(n, block_size=...)``.
 """
@@ -11,16 +12,16 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .acdc import INITS
-from .checks import (check_bool, check_choice, check_features, check_int, check_nonnegative_real,
-                     check_positive_int)
-from .escape import DenseEscape, parameter_count  # noqa: F401  (re-exported)
+from .base import StructuredLinear
+from .checks import check_choice, check_int, check_nonnegative_real, check_positive_int
 from .shuffle import SHUFFLES, shuffle_index
 
 
-class AFDF(DenseEscape, nn.Module):
+class AFDF(StructuredLinear):
     r"""``y = Re(F⁻¹ (d ⊙ F (a ⊙ x))) + b`` with complex diagonals a, d and F the orthonormal DFT
     (the complex layer the ACDC paper states its theory for): 4N real parameters plus N for the bias.
 
@@ -34,22 +35,20 @@ class AFDF(DenseEscape, nn.Module):
 
     def __init__(self, features: int, block_size: int | None = None, init: str = "normal",
                  sigma: float = 1e-2, bias: bool = True, device=None, dtype=None):
-        super().__init__()
         check_positive_int("features", features)
         check_choice("init", init, INITS)
         check_nonnegative_real("sigma", sigma)
-        check_bool("bias", bias)
         block_size = features if block_size is None else block_size
         check_positive_int("block_size", block_size)
         if features % block_size:
             raise ValueError(f"block_size must divide features={features}, got {block_size}")
         real = dtype or torch.get_default_dtype()
+        super().__init__(features, features, bias, device, real)
         complex_dtype = torch.complex128 if real == torch.float64 else torch.complex64
-        self.in_features = self.out_features = features
         self.block_size, self.init, self.sigma = block_size, init, sigma
         self.a = nn.Parameter(torch.empty(features, dtype=complex_dtype, device=device))
         self.d = nn.Parameter(torch.empty(features, dtype=complex_dtype, device=device))
-        self.bias = nn.Parameter(torch.empty(features, dtype=real, device=device)) if bias else None
+        self._place_bias_here()
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -61,16 +60,13 @@ class AFDF(DenseEscape, nn.Module):
                     diagonal.fill_(1)
                 else:
                     diagonal.real.uniform_(-1, 1), diagonal.imag.uniform_(-1, 1)
-            if self.bias is not None:
-                self.bias.zero_()
+        super().reset_parameters()
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_features(f"AFDF({self.in_features})", x, self.in_features)
+    def structured_map(self, x: torch.Tensor) -> torch.Tensor:
         shape = (*x.shape[:-1], self.in_features // self.block_size, self.block_size)
         blocks = lambda t: t.reshape(*t.shape[:-1], *shape[-2:])  # noqa: E731
         z = _unitary_dft(torch.fft.fft, blocks(x) * blocks(self.a))
-        y = _unitary_dft(torch.fft.ifft, z * blocks(self.d)).real.reshape(x.shape)
-        return y if self.bias is None else y + self.bias
+        return _unitary_dft(torch.fft.ifft, z * blocks(self.d)).real.reshape(x.shape)
 
     def extra_repr(self) -> str:
         return (f"features={self.in_features}, block_size={self.block_size}, init={self.init!r}, "
@@ -83,29 +79,23 @@ def _unitary_dft(transform, z: torch.Tensor) -> torch.Tensor:
     return transform(z, norm="ortho") if z.numel() else z.clone()
 
 
-class Cascade(DenseEscape, nn.Module):
+class Cascade(StructuredLinear):
     """Square layers applied in turn with a fixed shuffle between consecutive ones
-    (``"riffle"``, a seeded ``"permutation"`` per gap, stored in the state dict, or ``"none"``)."""
+    (``"riffle"``, a seeded ``"permutation"`` per gap, stored in the state dict, or ``"none"``).
+    The layers keep their own biases; the cascade's output ``bias`` is None."""
 
     def __init__(self, layers, shuffle: str = "permutation", seed: int = 0):
-        super().__init__()
         check_choice("shuffle", shuffle, SHUFFLES)
         check_int("seed", seed)
+        layers = list(layers)
+        width = _common_width(layers)
+        super().__init__(width, width, bias=False)
         self.layers = nn.ModuleList(layers)
-        if not self.layers:
-            raise ValueError("layers must hold at least one layer, got none")
-        width = getattr(self.layers[0], "in_features", None)
-        for i, layer in enumerate(self.layers):
-            widths = (getattr(layer, "in_features", None), getattr(layer, "out_features", None))
-            if width is None or widths != (width, width):
-                raise ValueError(f"layers must all have in_features == out_features == layer 0's "
-                                 f"in_features ({width}), got {widths} for layer {i}")
-        self.in_features = self.out_features = width
         self.shuffle = shuffle
         for i in range(len(self.layers) - 1):
-            self.register_buffer(f"shuffle_{i}", shuffle_index(shuffle, self.in_features, seed + i))
+            self.register_buffer(f"shuffle_{i}", shuffle_index(shuffle, width, seed + i))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def structured_map(self, x: torch.Tensor) -> torch.Tensor:
         for i, layer in enumerate(self.layers):
             if i:
                 x = x[..., getattr(self, f"shuffle_{i - 1}")]
@@ -116,21 +106,32 @@ class Cascade(DenseEscape, nn.Module):
         return f"{len(self.layers)} layers, shuffle={self.shuffle!r}"
 
 
-class GroupedLinear(DenseEscape, nn.Module):
+def _common_width(layers: list) -> int:
+    """The width N of square layers that all map N features to N; refuse any other list."""
+    if not layers:
+        raise ValueError("layers must hold at least one layer, got none")
+    width = getattr(layers[0], "in_features", None)
+    for i, layer in enumerate(layers):
+        widths = (getattr(layer, "in_features", None), getattr(layer, "out_features", None))
+        if width is None or widths != (width, width):
+            raise ValueError(f"layers must all have in_features == out_features == layer 0's "
+                             f"in_features ({width}), got {widths} for layer {i}")
+    return width
+
+
+class GroupedLinear(StructuredLinear):
     """A block-diagonal dense layer: ``groups`` independent Linear(N/groups, N/groups)."""
 
     def __init__(self, features: int, groups: int, bias: bool = True, device=None, dtype=None):
-        super().__init__()
         check_positive_int("features", features)
         check_positive_int("groups", groups)
-        check_bool("bias", bias)
         if features % groups:
             raise ValueError(f"groups must divide features={features}, got {groups}")
-        self.in_features = self.out_features = features
+        super().__init__(features, features, bias, device, dtype)
         self.groups = groups
         size = features // groups
         self.weight = nn.Parameter(torch.empty(groups, size, size, device=device, dtype=dtype))
-        self.bias = nn.Parameter(torch.empty(features, device=device, dtype=dtype)) if bias else None
+        self._place_bias_here()
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -140,11 +141,9 @@ class GroupedLinear(DenseEscape, nn.Module):
             if self.bias is not None:
                 self.bias.uniform_(-bound, bound)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_features(f"GroupedLinear({self.in_features})", x, self.in_features)
+    def structured_map(self, x: torch.Tensor) -> torch.Tensor:
         blocks = x.reshape(*x.shape[:-1], self.groups, 1, self.in_features // self.groups)
-        y = (blocks @ self.weight.transpose(-1, -2)).reshape(x.shape)
-        return y if self.bias is None else y + self.bias
+        return (blocks @ self.weight.transpose(-1, -2)).reshape(x.shape)
 
 
 def linear_shufflenet(features: int, n_layers: int, groups: int, bias: bool = True,
@@ -161,45 +160,48 @@ def linear_shufflenet(features: int, n_layers: int, groups: int, bias: bool = Tr
     return cascade
 
 
-class LowRank(DenseEscape, nn.Module):
+class LowRank(StructuredLinear):
     """``y = U Vᵀ x + b`` with U, V of shape (N, rank): 2·N·rank parameters plus N for the bias."""
 
     def __init__(self, features: int, rank: int, bias: bool = True, device=None, dtype=None):
-        super().__init__()
         check_positive_int("features", features)
         check_positive_int("rank", rank)
-        check_bool("bias", bias)
-        self.in_features = self.out_features = features
+        super().__init__(features, features, bias, device, dtype)
         self.rank = rank
         self.u = nn.Parameter(torch.empty(features, rank, device=device, dtype=dtype))
         self.v = nn.Parameter(torch.empty(features, rank, device=device, dtype=dtype))
-        self.bias = nn.Parameter(torch.empty(features, device=device, dtype=dtype)) if bias else None
+        self._place_bias_here()
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         with torch.no_grad():  # U Vᵀ then has entries of variance 1/N, as Glorot's dense matrix
             self.u.normal_(0, self.rank ** -0.5 * self.in_features ** -0.25)
             self.v.normal_(0, self.in_features ** -0.25)
-            if self.bias is not None:
-                self.bias.zero_()
+        super().reset_parameters()
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_features(f"LowRank({self.in_features})", x, self.in_features)
-        y = (x @ self.v) @ self.u.T
-        return y if self.bias is None else y + self.bias
+    def structured_map(self, x: torch.Tensor) -> torch.Tensor:
+        return (x @ self.v) @ self.u.T
 
     def extra_repr(self) -> str:
         return f"features={self.in_features}, rank={self.rank}, bias={self.bias is not None}"
 
 
-class Dense(DenseEscape, nn.Linear):
-    """nn.Linear(N, N) with the same escape-hatch methods as the structured layers."""
+class Dense(StructuredLinear):
+    """A dense N×N layer, ``y = W x + b``, as ``nn.Linear(N, N)`` (the same parameters, names and
+    initialisation) with the structured layers' methods."""
 
     def __init__(self, features: int, bias: bool = True, device=None, dtype=None):
         check_positive_int("features", features)
-        check_bool("bias", bias)
         super().__init__(features, features, bias, device, dtype)
+        self.weight = nn.Parameter(torch.empty(features, features, device=device, dtype=dtype))
+        self._place_bias_here()
+        self.reset_parameters()
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_features(f"Dense({self.in_features})", x, self.in_features)
-        return super().forward(x)
+    def reset_parameters(self) -> None:
+        nn.Linear.reset_parameters(self)  # reads only weight, bias and in_features
+
+    def structured_map(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(x, self.weight)
+
+    def extra_repr(self) -> str:
+        return f"features={self.in_features}, bias={self.bias is not None}"

@@ -13,7 +13,7 @@ import json
 
 import torch
 
-from acdc_core.acdc import _core_forward, _scale_pairs
+from acdc_core.core import core_forward, scale_pairs
 from acdc_core.lab.bench import measure
 from acdc_core.training.files import write_atomically
 
@@ -45,7 +45,7 @@ def main(argv=None) -> None:
     v, grad = (torch.randn(args.batch, args.n, generator=gen).to(args.device) for _ in range(2))
     a, d, bias = (torch.randn(args.n, generator=gen).to(args.device) for _ in range(3))
     check_rows = slice(0, 64)
-    exact = _core_forward(v[check_rows].double(), a.double(), _scale_pairs(d.double()), bias.double())
+    exact = core_forward(v[check_rows].double(), a.double(), scale_pairs(d.double()), bias.double())
     results = []
     for precision, warps in itertools.product(args.precisions, args.warps):
         entry = {"precision": precision, "num_warps": warps}

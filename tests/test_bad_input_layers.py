@@ -99,7 +99,7 @@ def test_an_empty_batch_leaves_the_batchnorm_statistics_alone():
 
 def test_the_fused_core_gives_empty_results_of_the_right_shapes():
     """The guard sits at the FFT calls of the fused core, whatever the block layout."""
-    from acdc_core.acdc import acdc_core
+    from acdc_core.fused import acdc_core
 
     for v_shape, per in [((0, 8), (8,)), ((0, 2, 4), (2, 4))]:
         v = torch.zeros(v_shape, dtype=F64, requires_grad=True)
@@ -257,7 +257,7 @@ FORWARD_CASES = [
     (lambda: LowRank(6, 2), torch.zeros(2, 6, dtype=torch.long), TypeError, "LowRank(6) expects a floating-point tensor, got torch.int64"),
     (lambda: GroupedLinear(6, 2), torch.zeros(6, 2), ValueError, "GroupedLinear(6) expects input of shape (*, 6), got (6, 2)"),
     (lambda: Dense(6), torch.zeros(2, 5), ValueError, "Dense(6) expects input of shape (*, 6), got (2, 5)"),
-    (lambda: Cascade([Dense(6), Dense(6)]), torch.zeros(2, 5), ValueError, "Dense(6) expects input of shape (*, 6), got (2, 5)"),
+    (lambda: Cascade([Dense(6), Dense(6)]), torch.zeros(2, 5), ValueError, "Cascade(6) expects input of shape (*, 6), got (2, 5)"),
 ]
 
 

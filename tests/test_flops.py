@@ -8,7 +8,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from acdc_core import ACDC, SeparableACDCConv2d, StackedACDC, dct, flops, idct
-from acdc_core.acdc import core_backward_op, core_op
+from acdc_core.ops import core_backward_op, core_op
 from acdc_core.dct import plan_op
 
 

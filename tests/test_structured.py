@@ -8,8 +8,8 @@ import torch
 
 from acdc_core import ACDC, StackedACDC
 from acdc_core.training.optimise import ScipyBridge, fit_scipy, fit_torch, mse
-from acdc_core.structured import (AFDF, Cascade, Dense, GroupedLinear, LowRank, linear_shufflenet,
-                                  parameter_count)
+from acdc_core.base import parameter_count
+from acdc_core.structured import AFDF, Cascade, Dense, GroupedLinear, LowRank, linear_shufflenet
 from conftest import gather_matrix, randomise
 
 F64 = torch.float64

@@ -1,6 +1,7 @@
 """The Triton kernel of the fused ACDC pass against the torch.fft path and dense products: on CUDA
 when present, else on the CPU under the Triton interpreter (TRITON_INTERPRET=1, set before the
 kernel module is first imported)."""
+import collections
 import os
 import re
 
@@ -12,10 +13,22 @@ if not torch.cuda.is_available():
     os.environ.setdefault("TRITON_INTERPRET", "1")
 
 from acdc_core import ACDC, StackedACDC, backend  # noqa: E402
-from acdc_core.acdc import _core_forward, _scale_pairs  # noqa: E402
+from acdc_core.core import core_forward, scale_pairs  # noqa: E402
 from acdc_core import triton_core  # noqa: E402
 
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
+KERNEL_ENTRIES = ("core_pass", "core_backward", "stack_pass")
+
+
+def count_launches(monkeypatch) -> collections.Counter:
+    """Calls of each kernel entry point of ``triton_core`` from now on, by name: the proof that a
+    computation ran on the kernel rather than falling back to torch.fft."""
+    counts = collections.Counter()
+    for name in KERNEL_ENTRIES:
+        entry = getattr(triton_core, name)
+        monkeypatch.setattr(triton_core, name,
+                            lambda *args, name=name, entry=entry: counts.update([name]) or entry(*args))
+    return counts
 
 
 def _on_the_fft_path(module, x):
@@ -38,23 +51,25 @@ def test_the_kernel_equals_the_torch_fft_pass(shape, groups):
     per = (groups, n) if groups else (n,)
     v = torch.randn(shape, device=DEVICE)
     a, d, b = (torch.randn(per, device=DEVICE) for _ in range(3))
-    expected = _core_forward(v.double(), a.double(), _scale_pairs(d.double()), b.double())
+    expected = core_forward(v.double(), a.double(), scale_pairs(d.double()), b.double())
     assert torch.allclose(triton_core.core_pass(v, a, d, b).double(), expected, atol=2e-5, rtol=1e-5)
-    plain = _core_forward(v.double(), torch.ones_like(a).double(), _scale_pairs(d.double()), None)
+    plain = core_forward(v.double(), torch.ones_like(a).double(), scale_pairs(d.double()), None)
     assert torch.allclose(triton_core.core_pass(v, None, d).double(), plain, atol=2e-5, rtol=1e-5)
 
 
 @pytest.mark.parametrize("block_size", [None, 256])
-def test_a_layer_on_the_kernel_matches_its_dense_matrix_and_the_fft_path_gradients(block_size):
+def test_a_layer_on_the_kernel_matches_its_dense_matrix_and_the_fft_path_gradients(block_size, monkeypatch):
     torch.manual_seed(1)
     layer = ACDC(512, block_size=block_size, bias=True, device=DEVICE)
     with torch.no_grad():
         layer.bias.normal_()
     x = torch.randn(6, 512, device=DEVICE, requires_grad=True)
     reference, grads = _on_the_fft_path(layer, x)
+    launches = count_launches(monkeypatch)
     with backend.use("triton"):
         y = layer(x)
         y.square().sum().backward()
+    assert launches == {"core_pass": 1, "core_backward": 1}  # every block in one launch each way
     dense = x.detach().double() @ layer.double().effective_weight().T + layer.effective_bias()
     layer.float()
     assert torch.allclose(y.double(), dense, atol=1e-4)
@@ -63,12 +78,14 @@ def test_a_layer_on_the_kernel_matches_its_dense_matrix_and_the_fft_path_gradien
         assert torch.allclose(ours, theirs, atol=1e-4, rtol=1e-4)
 
 
-def test_a_stack_runs_every_layer_on_the_kernel():
+def test_a_stack_runs_every_layer_on_the_kernel(monkeypatch):
     torch.manual_seed(2)
     stack = StackedACDC(256, 256, 3, relu=True, device=DEVICE)
     x = torch.randn(4, 256, device=DEVICE)
+    launches = count_launches(monkeypatch)
     with backend.use("triton"):
         y = stack(x)
+    assert launches == {"stack_pass": 1}
     with backend.use("torch"):
         assert torch.allclose(y, stack(x), atol=1e-5)
 
@@ -77,7 +94,7 @@ def test_a_stack_runs_every_layer_on_the_kernel():
 def test_an_empty_batch_takes_the_torch_path_under_the_forced_kernel(module, monkeypatch):
     """No rows launch no kernel (a grid of none); the torch.fft path gives the empty result."""
     layer = ACDC(256, device=DEVICE) if module == "layer" else StackedACDC(256, 256, 3, device=DEVICE)
-    for name in ("core_pass", "core_backward", "stack_pass"):
+    for name in KERNEL_ENTRIES:
         monkeypatch.setattr(triton_core, name, None)  # a launch would fail: None is not callable
     x = torch.zeros(0, 256, device=DEVICE, requires_grad=True)
     with backend.use("triton"):
@@ -119,24 +136,27 @@ def test_the_gpu_benchmark_script_runs_and_writes_json(tmp_path):
     assert {"ACDC triton fwd", "2-layer stack triton fwd+bwd", "Linear bf16 fwd", "floor: dct fwd"} <= set(row)
 
 
-def test_bfloat16_rows_are_computed_in_float32_and_differentiable():
-    from acdc_core.acdc import acdc_core
+def test_bfloat16_rows_are_computed_in_float32_and_differentiable(monkeypatch):
+    from acdc_core.fused import acdc_core
 
     torch.manual_seed(3)
     v, a, d, b = (torch.randn(shape, device=DEVICE).bfloat16() for shape in ((4, 256), (256,), (256,), (256,)))
-    exact = _core_forward(v.double(), a.double(), _scale_pairs(d.double()), b.double())
+    exact = core_forward(v.double(), a.double(), scale_pairs(d.double()), b.double())
     out = triton_core.core_pass(v, a, d, b)
     assert out.dtype == torch.bfloat16
     assert torch.allclose(out.double(), exact, atol=0.02 * exact.abs().max().item())  # bf16 output rounding
     leaves = [t.clone().requires_grad_() for t in (v, a, d, b)]
+    launches = count_launches(monkeypatch)
     with backend.use("triton"):
         acdc_core(*leaves).float().square().sum().backward()
+    assert launches == {"core_pass": 1, "core_backward": 1}
     assert all(t.grad is not None and t.grad.dtype == torch.bfloat16 and t.grad.isfinite().all() for t in leaves)
 
 
 @pytest.mark.parametrize("relu, shuffle_last, bias", [(False, False, "every"), (True, True, "last"),
                                                       (True, False, "none")])
-def test_a_whole_stack_in_one_launch_matches_the_fft_path_and_its_gradients(relu, shuffle_last, bias):
+def test_a_whole_stack_in_one_launch_matches_the_fft_path_and_its_gradients(relu, shuffle_last, bias,
+                                                                             monkeypatch):
     torch.manual_seed(4)
     stack = StackedACDC(256, 256, 4, relu=relu, shuffle_last=shuffle_last, bias=bias, device=DEVICE)
     for layer in stack.layers:
@@ -144,16 +164,12 @@ def test_a_whole_stack_in_one_launch_matches_the_fft_path_and_its_gradients(relu
             torch.nn.init.normal_(layer.bias)
     x = torch.randn(5, 256, device=DEVICE, requires_grad=True)
     reference, grads = _on_the_fft_path(stack, x)
-    launches = []
-    original = triton_core.stack_pass
+    launches = count_launches(monkeypatch)
     with backend.use("triton"):
-        triton_core.stack_pass = lambda *args: launches.append(1) or original(*args)
-        try:
-            y = stack(x)
-        finally:
-            triton_core.stack_pass = original
+        y = stack(x)
+        assert launches == {"stack_pass": 1}  # all four layers in one launch
         y.square().sum().backward()
-    assert launches == [1]  # all four layers in one launch
+    assert launches == {"stack_pass": 1, "core_backward": 4}  # the backward layer by layer
     assert torch.allclose(y, reference, atol=1e-4)
     for ours, theirs in zip([x.grad] + [p.grad for p in stack.parameters()], grads):
         assert torch.allclose(ours, theirs, atol=1e-3, rtol=1e-4)

@@ -113,7 +113,7 @@ def compare(builders: dict[str, dict], n: int, samples: int, replicates: int, me
     """Fit every configuration on ``replicates`` fresh problems (replicate r: target, inputs and
     model from seed ``seed + r``); rows with the parameter count and the mean and standard
     deviation of the final MSE."""
-    from ...structured import parameter_count
+    from ...base import parameter_count
 
     problems = [exact_problem(n, samples, seed + r) for r in range(replicates)]
     rows = []

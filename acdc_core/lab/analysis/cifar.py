@@ -21,7 +21,7 @@ from ...checks import check_choice
 from ...conv import replace_convolutions
 from ...training.data import STANDIN_LABEL, DataNotFoundError, Dataset, load
 from ...training.distill import Distilled, DistillationLoss
-from ...escape import parameter_count
+from ...base import parameter_count
 from ..models.cifar import ResNet18, WideResNet
 from ...training.train import History, checkpoint_file, parameter_groups, run_title, train
 from .command import count, run_spec

@@ -21,7 +21,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 from ...acdc import ACDC
 from ...conv import SeparableACDCConv2d
-from ...escape import parameter_count
+from ...base import parameter_count
 from ...flops import acdc_mult_adds
 from ...stack import StackedACDC
 from ...checks import check_choice

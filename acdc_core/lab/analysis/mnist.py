@@ -11,7 +11,7 @@ import torch
 from ...training.batches import Batches, random_crop
 from ...checks import check_choice
 from ...training.data import Dataset
-from ...escape import parameter_count
+from ...base import parameter_count
 from ..models.mnist import MNIST_MODELS, Recipe, build
 from ...training.train import History, checkpoint_file, run_title, train
 from .command import count, run_spec
