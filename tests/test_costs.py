@@ -4,12 +4,13 @@ switching a model to the cheaper forms without changing its output."""
 import math
 
 import pytest
+import scipy.optimize
 import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from acdc_core import ACDC, SeparableACDCConv2d, StackedACDC
-from acdc_core.lab.analysis.costs import layer_costs, totals, use_cheaper_forms
+from acdc_core.lab.analysis.costs import crossover_width, layer_costs, totals, use_cheaper_forms
 from acdc_core.lab.analysis.cifar import build
 from acdc_core.flops import pointwise_cost, stack_mult_adds
 
@@ -114,6 +115,20 @@ def test_switching_to_the_cheaper_forms_keeps_the_output_and_the_counted_cost():
     with FlopCounterMode(display=False) as mode, torch.no_grad():
         model(x)
     assert mode.get_total_flops() == pytest.approx(2 * chosen["MA"], rel=1e-12)
+
+
+@pytest.mark.parametrize("n_layers", [1, 4, 12, 32])
+def test_crossover_width_against_scipy_root_finding(n_layers):
+    stack_minus_dense = lambda n: n_layers * (4 * n + 5 * n * math.log2(n)) - n * n
+    expected = scipy.optimize.brentq(stack_minus_dense, 4, 1e6, xtol=1e-12, rtol=1e-15)
+    assert crossover_width(n_layers) == pytest.approx(expected, rel=1e-12)
+
+
+def test_crossover_width_of_one_layer_by_hand():
+    """One layer: at N = 28, 4 + 5·log2(28) = 28.04 > 28, at N = 28.1 it is 28.06 < 28.1."""
+    assert 28 < crossover_width(1) < 28.1
+    with pytest.raises(ValueError, match="n_layers must be a positive int, got 0"):
+        crossover_width(0)
 
 
 def test_acdc_layers_switch_their_impl_and_bad_options_are_refused():

@@ -29,7 +29,7 @@ from ...conv import SeparableACDCConv2d
 from ...escape import parameter_count
 from ...flops import acdc_mult_adds, pointwise_cost, stack_mult_adds
 from ...stack import StackedACDC
-from ...checks import check_choice
+from ...checks import check_choice, check_positive_int
 
 UNITS = (nn.Linear, nn.Conv2d, ACDC, StackedACDC, SeparableACDCConv2d)
 FORCE = (None, "fft", "dense")
@@ -143,6 +143,21 @@ def totals(costs: list[LayerCost]) -> dict:
     ma = sum(c.mult_adds for c in costs)
     return {"parameters": sum(c.parameters for c in costs), "MA": ma, "FLOPs": 2 * ma,
             "MA all fft": sum(c.fft for c in costs), "MA all dense": sum(c.dense for c in costs)}
+
+
+def crossover_width(n_layers: int) -> float:
+    """The width N above which ``n_layers`` ACDC layers cost fewer MA per vector than one dense
+    N×N matrix: the root of ``n_layers · (4N + 5N·log2 N) = N²``, i.e. of
+    ``N = n_layers · (4 + 5·log2 N)``, found by bisection in log N over [2, 2^40]."""
+    check_positive_int("n_layers", n_layers)
+    low, high = 2.0, 2.0 ** 40
+    for _ in range(200):  # each halves the interval in log2 N: far below float precision
+        middle = math.sqrt(low * high)
+        if n_layers * (4 + 5 * math.log2(middle)) > middle:
+            low = middle
+        else:
+            high = middle
+    return high
 
 
 class _ReluCounter(TorchDispatchMode):
