@@ -4,8 +4,8 @@ A result is **reproduced** when it lies within the tolerance of the log's: the l
 metric's floor (an absolute amount, or a fraction of the log's value) and two standard deviations
 of the difference, ``2·sqrt(ours_spread² + log_spread²)``, from whichever spreads are known.
 Outside it, the result is **better** or **worse** according to the metric's direction (accuracy:
-higher is better; an error or MSE: lower is). The word is marked **indicative**, with the
-reasons, when the run differs from the log's in length, size or data.
+higher is better; an error or MSE: lower is). The word is marked **indicative** when the run
+differs from the log's in length, size or data; :func:`differences` says how, once per table.
 """
 from __future__ import annotations
 
@@ -40,10 +40,8 @@ def differences(setting: dict[str, tuple]) -> str:
 
 
 def qualified(word: str, setting: dict[str, tuple] | None = None) -> str:
-    """``word``, marked indicative with the reasons when the run's ``setting`` differs from the
-    log's."""
-    unlike = differences(setting or {})
-    return f"{word} (indicative: {unlike})" if unlike else word
+    """``word``, marked "(indicative)" when the run's ``setting`` differs from the log's."""
+    return f"{word} (indicative)" if differences(setting or {}) else word
 
 
 def verdict(ours: float | None, log: float | None, metric: Metric, ours_spread: float = 0.0,
