@@ -4,13 +4,12 @@ layers over channels acting as the 1×1 convolution.
 Two forms compute the same map: ``"fft"`` runs the stack on every pixel's channel vector (the
 depthwise output is made channels-last, so the channel vectors are rows without another copy);
 ``"collapsed"`` multiplies the stack out into one ``(out, in)`` weight and runs one 1×1
-convolution. ``"auto"`` trains in the FFT form and, at inference, takes whichever the mult-add
-count says is cheaper for the input at hand.
+convolution. ``"auto"`` trains in the FFT form and, at inference, takes whichever
+:func:`acdc_core.flops.pointwise_cost` says is cheaper for the input at hand.
 
 E-numbers (E12, E15, ...) name the log's experiments, described in docs/experiments.md.
 """
 from __future__ import annotations
-
 
 import torch
 import torch.nn.functional as F
@@ -19,7 +18,7 @@ from torch.utils.checkpoint import checkpoint as activation_checkpoint
 
 from .checks import check_bool, check_choice, check_float_tensor, check_int_pair, check_positive_int
 from .base import parameter_count
-from .flops import acdc_mult_adds
+from .flops import pointwise_cost, stack_mult_adds
 from .stack import StackedACDC
 
 FORMS = ("auto", "fft", "collapsed")
@@ -112,17 +111,16 @@ class SeparableACDCConv2d(nn.Module):
         return out.permute(0, 3, 1, 2)
 
     def chosen_form(self, h: torch.Tensor) -> str:
-        """The form used for depthwise output ``h``: ``form`` unless ``"auto"``; auto is FFT when
-        gradients flow, else the cheaper by mult-adds (collapsing costs one pass of the identity
-        through the stack)."""
+        """The form used for depthwise output ``h`` (N, in_channels, H', W'): ``form`` unless
+        ``"auto"``; auto is FFT when gradients flow, else the cheaper for this call by
+        :func:`~acdc_core.flops.pointwise_cost` (collapsing counted, as it is redone every call)."""
         if self.form != "auto":
             return self.form
         if torch.is_grad_enabled() and self.training:
             return "fft"
         pixels = h.shape[0] * h.shape[2] * h.shape[3]
-        stack = acdc_mult_adds(self.pointwise.padded_width, self.pointwise.n_layers)
-        collapsed = pixels * self.in_channels * self.out_channels + self.in_channels * stack
-        return "collapsed" if collapsed < pixels * stack else "fft"
+        cost = pointwise_cost(self.in_channels, self.out_channels, pixels, stack_mult_adds(self.pointwise))
+        return cost.cheaper
 
     def collapsed_weight(self) -> tuple[torch.Tensor, torch.Tensor]:
         """The stack as one pointwise map: weight ``(out_channels, in_channels)`` and bias

@@ -26,10 +26,15 @@ Per length-n vector (log = log2):
 
 Shuffles, gathers and the bias are data movement or single additions and are not counted, as
 ``FlopCounterMode`` counts no elementwise operation anywhere (nor BatchNorm, nor ReLU).
+
+The form of a separable convolution's 1×1 stack (:func:`pointwise_cost`) is chosen by these counts:
+:class:`~acdc_core.SeparableACDCConv2d` with ``form="auto"`` and the cost tables of the lab both
+call it, so they cannot disagree.
 """
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 from torch.utils.flop_counter import register_flop_formula
@@ -67,6 +72,45 @@ def acdc_mult_adds(n: int, n_layers: int = 1) -> float:
 def acdc_backward_mult_adds(n: int) -> float:
     """MA of one ACDC layer's backward pass on one width-``n`` vector: ``8n + 7.5 n log2 n``."""
     return 8 * n + 3 * real_fft_mult_adds(n)
+
+
+def stack_mult_adds(stack) -> float:
+    """MA of a :class:`~acdc_core.StackedACDC`'s forward pass on one row: each of its ``n_layers``
+    layers on every ``block_size`` block of its padded width, plus one MA per weight of its linear
+    width adapters (``grow="linear"``, ``shrink="linear"``); ReLU and BatchNorm are not counted."""
+    blocks = stack.padded_width // stack.block_size
+    adapters = sum(m.in_features * m.out_features
+                   for m in (stack.grow_linear, stack.shrink_linear) if m is not None)
+    return blocks * acdc_mult_adds(stack.block_size, stack.n_layers) + adapters
+
+
+@dataclass(frozen=True)
+class PointwiseCost:
+    """MA of one forward call of a separable convolution's 1×1 stack in each form."""
+    fft: float
+    collapsed: float
+
+    @property
+    def cheaper(self) -> str:
+        """``"collapsed"`` when it costs strictly fewer MA, else ``"fft"``."""
+        return "collapsed" if self.collapsed < self.fft else "fft"
+
+
+def pointwise_cost(in_channels: int, out_channels: int, pixels: int, stack_row: float) -> PointwiseCost:
+    """The 1×1 stack of a separable convolution priced in both forms, for one forward call.
+
+    Args:
+        in_channels, out_channels: channels into and out of the stack.
+        pixels: channel vectors in the call (batch × output height × output width).
+        stack_row: MA of the stack on one channel vector (:func:`stack_mult_adds`).
+
+    The FFT form runs the stack on every pixel: ``pixels · stack_row``. The collapsed form is one
+    dense 1×1, ``pixels · in · out``, plus collapsing the stack, which the layer does on every call:
+    the stack runs on ``in_channels + 2`` rows (the identity, and a zero row twice, for the bias
+    on its own and inside the weight).
+    """
+    return PointwiseCost(fft=pixels * stack_row,
+                         collapsed=pixels * in_channels * out_channels + (in_channels + 2) * stack_row)
 
 
 def _rows(shape) -> int:

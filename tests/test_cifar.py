@@ -60,6 +60,18 @@ def test_absent_cifar_falls_back_to_the_standin_and_says_why(tmp_path):
         cifar.load_or_standin("mnist", root=tmp_path, download=False)
 
 
+def test_the_standin_is_told_apart_and_its_runs_differ_from_the_logs():
+    train_set, test_set = small_standin(64, 32)
+    assert cifar.is_standin(train_set) and cifar.is_standin(test_set)
+    real = data.Dataset(train_set.images, train_set.labels, "CIFAR-10 train 64", train_set.classes,
+                        train_set.mean, train_set.std)
+    assert not cifar.is_standin(real)
+    assert cifar.log_setting("e22", train_set, test_set, 3) == {
+        "data": ("synthetic stand-in", "CIFAR-10"), "training images": (64, 50_000),
+        "test images": (32, 10_000), "epochs": (3, 150)}
+    assert cifar.log_setting("e22", real, test_set, 150)["data"] == ("CIFAR-10", "CIFAR-10")
+
+
 def test_distilled_runs_the_teacher_only_in_training_and_keeps_it_frozen():
     torch.manual_seed(0)
     student, teacher = WideResNet(10, 1, attention=True), WideResNet(10, 1, attention=True)

@@ -1,14 +1,18 @@
-"""Per-layer cost tables: a hand count of a small network, totals against the parameters and
-against FlopCounterMode, and switching a model to the cheaper forms without changing its output."""
+"""Per-layer cost tables: a hand count of a small network, the form rule by hand and against the
+separable layer's own choice, totals against the parameters and against FlopCounterMode, and
+switching a model to the cheaper forms without changing its output."""
+import math
+
 import pytest
+import scipy.optimize
 import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from acdc_core import ACDC, SeparableACDCConv2d, StackedACDC
-from acdc_core.lab.analysis.costs import layer_costs, totals, use_cheaper_forms
+from acdc_core.lab.analysis.costs import crossover_width, layer_costs, totals, use_cheaper_forms
 from acdc_core.lab.analysis.cifar import build
-from acdc_core.flops import acdc_mult_adds
+from acdc_core.flops import pointwise_cost, stack_mult_adds
 
 
 def small_network():
@@ -25,16 +29,62 @@ def test_a_small_network_by_hand():
     by_name = {c.name: c for c in costs}
     # conv 3->8, 3x3, 4x4 output: 16 pixels x 8 out x 27
     assert by_name["0"].mult_adds == 16 * 8 * 27 and by_name["0"].parameters == 8 * 27
-    # separable 8->16, stride 2: 2x2 output pixels; depthwise 8 x 9 per pixel; stack at width 16
-    sep = by_name["3"]
-    assert sep.fft == 4 * (8 * 9 + 2 * (4 * 16 + 5 * 16 * 4))
-    assert sep.dense == 4 * (8 * 9 + 8 * 16) and sep.form == "dense"
+    # separable 8->16, stride 2: 2x2 output pixels; depthwise 8 x 9 per pixel; the stack at width
+    # 16 costs 2 x (4 x 16 + 5 x 16 x 4) per row, and collapsing it runs 8 + 2 rows through it
+    sep, stack_row = by_name["3"], 2 * (4 * 16 + 5 * 16 * 4)
+    assert sep.fft == 4 * (8 * 9 + stack_row)
+    assert sep.dense == 4 * (8 * 9 + 8 * 16) + 10 * stack_row and sep.form == "fft"
     assert sep.parameters == 8 * 9 + 2 * 2 * 16
     assert by_name["5"].mult_adds == 64 * 32 and by_name["8"].mult_adds == 32 * 10
     stack = by_name["7"]
     assert stack.fft == 4 * (4 * 32 + 5 * 32 * 5) and stack.dense == 32 * 32
     assert by_name["other"].parameters == 16  # BatchNorm's weight and bias
     assert [c.name for c in costs] == ["0", "3", "5", "7", "8", "other"]  # nothing inside a unit twice
+
+
+def pointwise_by_hand(channels, pixels):
+    """A 2-layer stack at ``channels`` in and out, written out: (MA in FFT form, MA collapsed)."""
+    row = 2 * (4 * channels + 5 * channels * math.log2(channels))
+    return pixels * row, pixels * channels ** 2 + (channels + 2) * row
+
+
+@pytest.mark.parametrize("side, form", [(5, "fft"), (6, "collapsed")])
+def test_the_form_rule_by_hand(side, form):
+    """16 channels, 2 layers: 768 MA per pixel in FFT form against 256 collapsed plus 18 × 768 for
+    collapsing, so the collapsed form pays from 28 pixels on."""
+    fft, collapsed = pointwise_by_hand(16, side * side)
+    cost = pointwise_cost(16, 16, side * side, stack_mult_adds(StackedACDC(16, 16, 2)))
+    assert (cost.fft, cost.collapsed) == (fft, collapsed) and cost.cheaper == form
+
+
+# 1 to 128 pixels; the shapes below turn to the collapsed form from 28, 12, 22 and 20 pixels on, and
+# the counts just under those are here too
+INPUTS = [(1, 1, 1), (1, 2, 5), (1, 1, 11), (1, 3, 6), (1, 4, 5), (1, 5, 5), (1, 6, 6), (2, 4, 4),
+          (2, 8, 8)]
+GRID = [dict(cin=16, cout=16), dict(cin=8, cout=16, grow="linear"), dict(cin=16, cout=8, shrink="linear"),
+        dict(cin=12, cout=12)]
+
+
+@pytest.mark.parametrize("shape", GRID, ids=str)
+def test_auto_form_and_the_cost_table_agree_and_flop_counter_mode_counts_the_table(shape):
+    """On every input size the layer's own choice is the table's, and the FLOPs of the call it then
+    makes are twice the table's MA; across the sizes both forms are chosen."""
+    torch.manual_seed(0)
+    cin, cout = shape.pop("cin"), shape.pop("cout")
+    conv = SeparableACDCConv2d(cin, cout, 3, padding=1, n_layers=2, **shape).double().eval()
+    forms = set()
+    for batch, height, width in INPUTS:
+        x = torch.randn(batch, cin, height, width, dtype=torch.float64)
+        cost = layer_costs(conv, x)[0]
+        with torch.no_grad():
+            chosen = conv.chosen_form(conv.depthwise(x))
+            with FlopCounterMode(display=False) as mode:
+                conv(x)
+        assert {"fft": "fft", "collapsed": "dense"}[chosen] == cost.form, x.shape
+        # the counter rounds each operator call to whole FLOPs: at most 6 ACDC calls here
+        assert mode.get_total_flops() == pytest.approx(2 * cost.mult_adds, abs=3), x.shape
+        forms.add(chosen)
+    assert forms == {"fft", "collapsed"}
 
 
 @pytest.mark.parametrize("name", ["e23_scratch", "e15", "quick_scratch"])
@@ -55,7 +105,7 @@ def test_totals_hold_every_parameter_and_match_flop_counter_mode(name):
 
 def test_switching_to_the_cheaper_forms_keeps_the_output_and_the_counted_cost():
     model = small_network().eval()
-    x = torch.randn(3, 3, 4, 4, dtype=torch.float64)
+    x = torch.randn(16, 3, 4, 4, dtype=torch.float64)  # 64 pixels at the separable conv: collapsed
     before = model(x)
     chosen = totals(layer_costs(model, x))
     records = use_cheaper_forms(model, x)
@@ -64,10 +114,21 @@ def test_switching_to_the_cheaper_forms_keeps_the_output_and_the_counted_cost():
     assert torch.allclose(model(x), before)
     with FlopCounterMode(display=False) as mode, torch.no_grad():
         model(x)
-    # per call the collapsed conv multiplies its stack out: the identity's 8 rows, and a zero row
-    # twice (for the bias, and inside effective_weight)
-    collapse = (8 + 2) * acdc_mult_adds(16, 2)
-    assert mode.get_total_flops() == pytest.approx(2 * (chosen["MA"] + collapse))
+    assert mode.get_total_flops() == pytest.approx(2 * chosen["MA"], rel=1e-12)
+
+
+@pytest.mark.parametrize("n_layers", [1, 4, 12, 32])
+def test_crossover_width_against_scipy_root_finding(n_layers):
+    stack_minus_dense = lambda n: n_layers * (4 * n + 5 * n * math.log2(n)) - n * n
+    expected = scipy.optimize.brentq(stack_minus_dense, 4, 1e6, xtol=1e-12, rtol=1e-15)
+    assert crossover_width(n_layers) == pytest.approx(expected, rel=1e-12)
+
+
+def test_crossover_width_of_one_layer_by_hand():
+    """One layer: at N = 28, 4 + 5·log2(28) = 28.04 > 28, at N = 28.1 it is 28.06 < 28.1."""
+    assert 28 < crossover_width(1) < 28.1
+    with pytest.raises(ValueError, match="n_layers must be a positive int, got 0"):
+        crossover_width(0)
 
 
 def test_acdc_layers_switch_their_impl_and_bad_options_are_refused():

@@ -112,8 +112,10 @@ def test_backward_saves_no_tensors():
     with torch.autograd.graph.saved_tensors_hooks(lambda t: saved.append(t) or t, lambda t: t):
         y = dct(x, norm="ortho")
     assert saved == []
-    y.backward(random((4, 16), seed=1))
-    torch.testing.assert_close(x.grad, idct(random((4, 16), seed=1), norm="ortho"))
+    grad = random((4, 16), seed=1)
+    y.backward(grad)
+    # the orthonormal DCT-II is orthogonal: its transpose, the backward, is its inverse
+    assert relative_error(x.grad, scipy.fft.idct(grad.numpy(), norm="ortho")) <= 1e-12
 
 
 @pytest.mark.parametrize("norm", [None, "ortho", "forward"])
@@ -136,8 +138,8 @@ def test_half_precision_computed_in_float32(dtype):
     x = random((3, 64), dtype)
     y = dct(x, norm="ortho")
     assert y.dtype == dtype
-    expected = dct(x.float(), norm="ortho").to(dtype)
-    torch.testing.assert_close(y, expected)
+    exact = torch.from_numpy(scipy.fft.dct(x.double().numpy(), norm="ortho"))
+    torch.testing.assert_close(y, exact.to(dtype))  # within the rounding of the half dtype
     x.requires_grad_()
     dct(x, norm="ortho").sum().backward()
     assert x.grad.dtype == dtype

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from acdc_core import StackedACDC
-from acdc_core.lab.analysis.mnist import summary, verdict
+from acdc_core.lab.analysis.mnist import log_setting, summary
 from acdc_core.lab.models import MNIST_MODELS, build, parameter_count
 
 # By hand: an ACDC layer of width n has 2n diagonal entries and an n-wide bias.
@@ -56,13 +56,9 @@ def test_recipes_of_the_log():
     assert MNIST_MODELS["e11_improved"].change  # labelled as a change
 
 
-def test_verdicts():
-    assert verdict(0.970, 0.002, 0.9741, True) == "reproduced"
-    assert verdict(0.985, 0.001, 0.9741, True) == "better"
-    assert verdict(0.950, 0.001, 0.9741, True) == "worse"
-    assert verdict(0.950, 0.020, 0.9741, True) == "reproduced"  # within two standard deviations
-    assert verdict(0.970, 0.0, 0.9741, False) == "reproduced (indicative)"
-    assert verdict(0.5, 0.0, None, True) == "no log result"
+def test_the_logs_setting_for_the_verdicts():
+    assert log_setting("mnist", 10) == {"data": ("mnist", "mnist"), "epochs": (10, 10)}
+    assert log_setting("mnist_subset", 4)["epochs"] == (4, 10)
 
 
 def test_a_recipe_run_checkpoints_and_is_picked_up_again(tmp_path):

@@ -144,6 +144,24 @@ def load_or_standin(dataset: str = "cifar10", root=None, download: bool = True,
         return train_set, test_set, f"CIFAR-10 is not available ({error}); using the {STANDIN_LABEL}"
 
 
+CIFAR10_IMAGES = {"train": 50_000, "test": 10_000}
+
+
+def is_standin(split: Dataset) -> bool:
+    """Whether ``split`` is (a part of) the generated stand-in rather than CIFAR-10 itself."""
+    return split.name.startswith(STANDIN_LABEL)
+
+
+def log_setting(name: str, train_set: Dataset, test_set: Dataset, epochs: int) -> dict[str, tuple]:
+    """What a run of recipe ``name`` for ``epochs`` epochs on these splits shares with the log's
+    (whole CIFAR-10, the recipe's epochs), as :func:`~.verdicts.verdict`'s ``setting``."""
+    check_choice("recipe", name, tuple(CIFAR_RECIPES))
+    data = "synthetic stand-in" if is_standin(train_set) else "CIFAR-10"
+    return {"data": (data, "CIFAR-10"), "training images": (len(train_set), CIFAR10_IMAGES["train"]),
+            "test images": (len(test_set), CIFAR10_IMAGES["test"]),
+            "epochs": (epochs, CIFAR_RECIPES[name].epochs)}
+
+
 @dataclass
 class Built:
     """A recipe's network after surgery: the model, the dense network's parameter count, and the

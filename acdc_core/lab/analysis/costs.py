@@ -7,8 +7,13 @@ FLOPs = 2 × MA. Counted units are ``nn.Linear``, ``nn.Conv2d``, :class:`~acdc_c
 :class:`~acdc_core.StackedACDC` and :class:`~acdc_core.SeparableACDCConv2d`; elementwise layers
 (BatchNorm, ReLU, pooling, biases) cost nothing here, as in the log's tables and in
 ``FlopCounterMode``. Their parameters are one "other" row, so the parameter total is every
-parameter of the model. The dense form of a structured layer multiplies by its collapsed weight,
-computed once ahead of inference (not counted per input).
+parameter of the model.
+
+The dense form of a layer multiplies by its collapsed weight. A separable convolution collapses its
+stack on every call, so its dense form counts that too, and its form is the one
+:func:`acdc_core.flops.pointwise_cost` chooses, as ``form="auto"`` does. An ACDC layer caches its
+collapsed weight and a linear stack is replaced by an ``nn.Linear`` once
+(:func:`use_cheaper_forms`), so theirs is not counted per call.
 """
 from __future__ import annotations
 
@@ -22,9 +27,9 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from ...acdc import ACDC
 from ...conv import SeparableACDCConv2d
 from ...base import parameter_count
-from ...flops import acdc_mult_adds
+from ...flops import acdc_mult_adds, pointwise_cost, stack_mult_adds
 from ...stack import StackedACDC
-from ...checks import check_choice
+from ...checks import check_choice, check_positive_int
 
 UNITS = (nn.Linear, nn.Conv2d, ACDC, StackedACDC, SeparableACDCConv2d)
 FORCE = (None, "fft", "dense")
@@ -53,15 +58,22 @@ class LayerCost:
                 "MA": self.mult_adds}
 
 
-def _stack_mult_adds(stack: StackedACDC, rows: int) -> float:
-    """MA of a stack on ``rows`` vectors: every layer on every block, plus linear adapters."""
-    per_row = (stack.padded_width // stack.block_size) * acdc_mult_adds(stack.block_size, stack.n_layers)
-    adapters = sum(m.in_features * m.out_features for m in (stack.grow_linear, stack.shrink_linear) if m)
-    return rows * (per_row + adapters)
-
-
 def _is_linear(stack: StackedACDC) -> bool:
     return not (stack.relu or stack.batchnorm)
+
+
+def _separable_cost(name: str, module: SeparableACDCConv2d, y: torch.Tensor, force) -> LayerCost:
+    """The depthwise k×k on every output pixel of ``y``, then the 1×1 stack priced by
+    :func:`~acdc_core.flops.pointwise_cost` in the form it chooses (or ``force``)."""
+    kh, kw = module.kernel_size
+    pixels = y.shape[0] * y.shape[2] * y.shape[3]
+    depthwise = pixels * module.in_channels * kh * kw
+    pointwise = pointwise_cost(module.in_channels, module.out_channels, pixels,
+                               stack_mult_adds(module.pointwise))
+    kind = f"separable ACDC {kh}×{kw}, {module.pointwise.n_layers} layers"
+    cheaper = "dense" if pointwise.cheaper == "collapsed" else "fft"
+    return LayerCost(name, kind, parameter_count(module), depthwise + pointwise.fft,
+                     depthwise + pointwise.collapsed, force or cheaper)
 
 
 def _cost(name: str, module: nn.Module, x: torch.Tensor, y: torch.Tensor, force) -> LayerCost:
@@ -75,19 +87,13 @@ def _cost(name: str, module: nn.Module, x: torch.Tensor, y: torch.Tensor, force)
         kind = "Conv2d depthwise" if module.groups == module.in_channels > 1 else "Conv2d"
         return LayerCost(name, f"{kind} {kh}×{kw}", params, ma, ma, "dense", structured=False)
     if isinstance(module, SeparableACDCConv2d):
-        kh, kw = module.kernel_size
-        pixels = y.shape[0] * y.shape[2] * y.shape[3]
-        depthwise = pixels * module.in_channels * kh * kw
-        fft = depthwise + _stack_mult_adds(module.pointwise, pixels)
-        dense = depthwise + pixels * module.in_channels * module.out_channels
-        kind = f"separable ACDC {kh}×{kw}, {module.pointwise.n_layers} layers"
-    elif isinstance(module, StackedACDC):
-        rows = math.prod(x.shape[:-1])
-        fft = _stack_mult_adds(module, rows)
+        return _separable_cost(name, module, y, force)
+    rows = math.prod(x.shape[:-1])
+    if isinstance(module, StackedACDC):
+        fft = rows * stack_mult_adds(module)
         dense = rows * module.in_features * module.out_features if _is_linear(module) else math.inf
         kind = f"StackedACDC, {module.n_layers} layers" + ("" if _is_linear(module) else " (nonlinear)")
     else:  # ACDC
-        rows = math.prod(x.shape[:-1])
         fft = rows * (module.features // module.block_size) * acdc_mult_adds(module.block_size)
         dense = rows * module.features ** 2
         kind = "ACDC"
@@ -137,6 +143,21 @@ def totals(costs: list[LayerCost]) -> dict:
     ma = sum(c.mult_adds for c in costs)
     return {"parameters": sum(c.parameters for c in costs), "MA": ma, "FLOPs": 2 * ma,
             "MA all fft": sum(c.fft for c in costs), "MA all dense": sum(c.dense for c in costs)}
+
+
+def crossover_width(n_layers: int) -> float:
+    """The width N above which ``n_layers`` ACDC layers cost fewer MA per vector than one dense
+    N×N matrix: the root of ``n_layers · (4N + 5N·log2 N) = N²``, i.e. of
+    ``N = n_layers · (4 + 5·log2 N)``, found by bisection in log N over [2, 2^40]."""
+    check_positive_int("n_layers", n_layers)
+    low, high = 2.0, 2.0 ** 40
+    for _ in range(200):  # each halves the interval in log2 N: far below float precision
+        middle = math.sqrt(low * high)
+        if n_layers * (4 + 5 * math.log2(middle)) > middle:
+            low = middle
+        else:
+            high = middle
+    return high
 
 
 class _ReluCounter(TorchDispatchMode):

@@ -135,6 +135,30 @@ def crossover(rows: list[dict], ours: str, theirs: str, device: str = "cpu") -> 
     return None
 
 
+def by_size(rows: list[dict], device: str) -> list[dict]:
+    """The timing rows of ``device`` pivoted to one row per N: ``{"N": n, name: ms, ...}``, in the
+    order the sizes were measured."""
+    pivot = {}
+    for row in rows:
+        if row["device"] == str(device):
+            pivot.setdefault(row["n"], {"N": row["n"]})[row["name"]] = row["ms"]
+    return list(pivot.values())
+
+
+def ratios(rows: list[dict], pairs: list[tuple[str, str, str]]) -> list[dict]:
+    """Per device and N: ``{"device", "N", label: ms of numerator / ms of denominator}`` for every
+    ``(label, numerator, denominator)`` in ``pairs`` with both measured there."""
+    out = []
+    for device in dict.fromkeys(row["device"] for row in rows):
+        for row in by_size(rows, device):
+            ratio_row = {"device": device, "N": row["N"]}
+            for label, numerator, denominator in pairs:
+                if numerator in row and denominator in row:
+                    ratio_row[label] = row[numerator] / row[denominator]
+            out.append(ratio_row)
+    return out
+
+
 MODELS = ("linear", "acdc", "plain_acdc", "stack12", "plain_stack12")
 
 
