@@ -32,3 +32,28 @@ def blobs(n, seed):
     images = torch.randint(0, 128, (n, 1, 4, 4), generator=g, dtype=torch.uint8)
     images[:, :, :2] += (labels * 120).to(torch.uint8)[:, None, None, None]
     return Dataset(images, labels, "blobs", ("dark", "bright"), (0.5,), (0.25,))
+
+
+def notebook_file(folder, name, parameters, body):
+    """A two-cell notebook ``folder/NAME.ipynb``: a cell tagged ``parameters``, then ``body``."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell(parameters)
+    cell.metadata["tags"] = ["parameters"]
+    nb.cells = [cell, nbformat.v4.new_code_cell(body)]
+    nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    path = folder / f"{name}.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def notebook_folder(root, parameters, body):
+    """``root/notebooks`` holding notebooks alpha and beta and a params.yaml whose full profile
+    sets alpha's ``steps`` to 5."""
+    notebooks = root / "notebooks"
+    notebooks.mkdir()
+    for name in ("alpha", "beta"):
+        notebook_file(notebooks, name, parameters, body)
+    (notebooks / "params.yaml").write_text("quick: {}\nfull:\n  alpha:\n    steps: 5\n")
+    return notebooks

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import notebook_file, notebook_folder
 
 from acdc_core.lab import notebook, suite
 
@@ -27,24 +28,12 @@ record_metric("steps", steps)"""
 
 
 def write_notebook(folder: Path, name: str) -> Path:
-    nb = nbformat.v4.new_notebook()
-    cell = nbformat.v4.new_code_cell(PARAMETERS)
-    cell.metadata["tags"] = ["parameters"]
-    nb.cells = [cell, nbformat.v4.new_code_cell(BODY)]
-    nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
-    path = folder / f"{name}.ipynb"
-    nbformat.write(nb, path)
-    return path
+    return notebook_file(folder, name, PARAMETERS, BODY)
 
 
 @pytest.fixture
 def folder(tmp_path):
-    notebooks = tmp_path / "notebooks"
-    notebooks.mkdir()
-    write_notebook(notebooks, "alpha")
-    write_notebook(notebooks, "beta")
-    (notebooks / "params.yaml").write_text("quick: {}\nfull:\n  alpha:\n    steps: 5\n")
-    return notebooks
+    return notebook_folder(tmp_path, PARAMETERS, BODY)
 
 
 def snapshot(root: Path) -> dict:
