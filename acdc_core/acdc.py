@@ -181,10 +181,12 @@ class ACDC(StructuredLinear):
 
     def _dense_weight(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(W, c) for dense mode, c the diagonal biases' offset: recomputed (differentiably) when
-        gradients are wanted, else cached until a parameter changes (tracked by its version
-        counter and storage)."""
+        gradients are wanted or the parameters are passing casts (see
+        :meth:`~acdc_core.base.StructuredLinear.computing_in`), else cached until a parameter
+        changes (tracked by its version counter and storage)."""
         params = list(self.parameters())
-        if torch.is_grad_enabled() and any(p.requires_grad for p in params):
+        if torch.is_grad_enabled() and any(p.requires_grad for p in params) or \
+                not all(isinstance(p, nn.Parameter) for p in params):
             return self._weight_and_offset()
         key = tuple((p._version, p.data_ptr(), p.dtype, p.device) for p in params)
         if self._dense_cache is None or self._dense_cache[0] != key:

@@ -4,8 +4,16 @@ It holds ``in_features``, ``out_features`` and the output bias (a parameter, or 
 None as ``nn.Linear`` does), checks the input once for every layer, decides the dtype the map
 runs in, and gives the dense escape hatch: the layer's matrix and offset, found by passing the
 identity and zero through its map, and an equivalent ``nn.Linear``.
+
+Precision follows torch's autocast policy for FFTs, which run in float32: under autocast a layer
+takes any floating input and computes in float32 (float64 for float64 parameters), returning
+float32. Outside autocast the input must have the parameters' dtype, as ``nn.Linear`` requires;
+float32 and float64 layers compute in their own dtype, and bfloat16 and float16 layers compute in
+float32 on upcast copies of their parameters and return their own dtype.
 """
 from __future__ import annotations
+
+import contextlib
 
 import torch
 from torch import nn
@@ -16,6 +24,17 @@ from .checks import check_bool, check_features, check_positive_int
 def parameter_count(module: nn.Module) -> int:
     """Real numbers in the module's parameters (a complex one counts twice)."""
     return sum(p.numel() * (2 if p.is_complex() else 1) for p in module.parameters())
+
+
+def widened(dtype: torch.dtype) -> torch.dtype:
+    """The dtype a layer with parameters of ``dtype`` computes in: float64 stays, the rest float32."""
+    return torch.float64 if dtype == torch.float64 else torch.float32
+
+
+def autocasting(device: torch.device) -> bool:
+    """Whether autocast is on for ``device``'s type (never for devices autocast does not know,
+    such as ``meta``)."""
+    return device.type in ("cpu", "cuda", "xpu", "mps") and torch.is_autocast_enabled(device.type)
 
 
 class StructuredLinear(nn.Module):
@@ -64,25 +83,41 @@ class StructuredLinear(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_features(self.label, x, self.in_features)
-        y = self.structured_map(x.to(self.compute_dtype(x)))
-        return y if self.bias is None else y + self.bias.to(y.dtype)
+        own, compute = self.dtype, self.compute_dtype(x)
+        with self.computing_in(compute, x.device):
+            y = self.structured_map(x.to(compute))
+            y = y if self.bias is None else y + self.bias
+        return y if autocasting(x.device) else y.to(own)
 
     def compute_dtype(self, x: torch.Tensor) -> torch.dtype:
-        """The dtype :meth:`structured_map` runs in for input ``x``: the parameters' own. An input
-        of another dtype is refused, as ``nn.Linear`` refuses it; a mixed-precision policy
-        (half-precision parameters computed in float32, say) would be decided here."""
-        if x.dtype != self.dtype:
-            raise TypeError(f"{self.label}: input dtype {x.dtype} does not match the layer's "
-                            f"parameters ({self.dtype}); convert one of them with .to()")
-        return self.dtype
+        """The dtype :meth:`structured_map` runs in for input ``x``: float64 for float64
+        parameters, else float32. Outside autocast an input of another dtype than the parameters'
+        is refused (RuntimeError, as ``nn.Linear`` refuses it)."""
+        if x.dtype != self.dtype and not autocasting(x.device):
+            raise RuntimeError(f"{self.label}: input dtype {x.dtype} does not match the layer's "
+                               f"parameters ({self.dtype}); convert one of them with .to(), or "
+                               f"run under torch.autocast")
+        return widened(self.dtype)
 
-    def _apply(self, fn, recurse=True):
-        """Conversions reach a complex parameter through its real view, so that ``.double()``
-        gives AFDF's diagonals complex128 (Module's converts floating tensors only, which would
-        leave a layer of two precisions) and ``.to(dtype)`` keeps their imaginary parts."""
-        def convert(t):
-            return torch.view_as_complex(fn(torch.view_as_real(t))) if t.is_complex() else fn(t)
-        return super()._apply(convert, recurse)
+    @contextlib.contextmanager
+    def computing_in(self, dtype: torch.dtype, device: torch.device):
+        """Within: autocast off on ``device``, and every floating parameter of the layer (and of
+        its submodules) of another dtype replaced by its differentiable cast to ``dtype``, so the
+        map runs in ``dtype`` and gradients reach the parameters in their own dtype."""
+        swapped = []
+        if self.dtype != dtype:
+            for module in self.modules():
+                for name, p in module._parameters.items():
+                    if p is not None and p.is_floating_point() and p.dtype != dtype:
+                        swapped.append((module, name, p))
+                        module._parameters[name] = p.to(dtype)
+        try:
+            with torch.autocast(device.type, enabled=False) if autocasting(device) else \
+                    contextlib.nullcontext():
+                yield
+        finally:
+            for module, name, p in swapped:
+                module._parameters[name] = p
 
     @property
     def label(self) -> str:
@@ -112,13 +147,22 @@ class StructuredLinear(nn.Module):
     def _check_affine(self) -> None:
         """Raise when the layer is not an affine map (nothing to check by default)."""
 
-    def _weight_and_offset(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """(W, c) with ``structured_map(x) == x @ W.T + c``, from one pass of the identity and
-        zero: (out_features, in_features) and (out_features,)."""
+    def _images(self, identity: bool) -> torch.Tensor:
+        """:meth:`_affine_map` of the identity then a zero row ((in_features + 1, out_features)),
+        or of the zero row alone ((1, out_features)); computed as :meth:`forward` computes,
+        returned in the parameters' dtype."""
         self._check_affine()
-        rows = torch.eye(self.in_features + 1, self.in_features, dtype=self.dtype,
-                         device=self.device)  # the identity, then a row of zeros
-        images = self._affine_map(rows)
+        own, device = self.dtype, self.device
+        compute, n = widened(own), self.in_features
+        with self.computing_in(compute, device):
+            rows = torch.eye(n + 1, n, dtype=compute, device=device) if identity else \
+                torch.zeros(1, n, dtype=compute, device=device)
+            return self._affine_map(rows).to(own)
+
+    def _weight_and_offset(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(W, c) with ``structured_map(x) == x @ W.T + c``: (out_features, in_features) and
+        (out_features,)."""
+        images = self._images(identity=True)
         return (images[:-1] - images[-1]).T, images[-1]
 
     def effective_weight(self) -> torch.Tensor:
@@ -127,9 +171,7 @@ class StructuredLinear(nn.Module):
 
     def effective_bias(self) -> torch.Tensor:
         """The output for a zero input, shape (out_features,): the layer's whole affine offset."""
-        self._check_affine()
-        zero = torch.zeros(1, self.in_features, dtype=self.dtype, device=self.device)
-        offset = self._affine_map(zero)[0]
+        offset = self._images(identity=False)[0]
         return offset if self.bias is None else offset + self.bias
 
     def to_linear(self) -> nn.Linear:

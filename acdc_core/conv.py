@@ -70,7 +70,7 @@ class SeparableACDCConv2d(nn.Module):
         self.depthwise = nn.Conv2d(in_channels, in_channels, kernel_size, stride, padding, dilation,
                                    groups=in_channels, bias=False, **factory)
         self.pointwise = StackedACDC(in_channels, out_channels, n_layers, shuffle=shuffle,
-                                     bias="last" if bias else "none", grow=grow, shrink=shrink,
+                                     bias=bias, bias_placement="last", grow=grow, shrink=shrink,
                                      parameterisation=parameterisation, init=init, sigma=sigma,
                                      seed=seed, **factory)
 

@@ -414,11 +414,51 @@ def dct(x: torch.Tensor, type: int = 2, n: int | None = None, dim: int = -1,
 
 def idct(x: torch.Tensor, type: int = 2, n: int | None = None, dim: int = -1,
          norm: str | None = None) -> torch.Tensor:
-    """Inverse DCT along ``dim``: the numbers of ``scipy.fft.idct``, ``idct(dct(x)) == x``.
+    """Inverse discrete cosine transform of ``x`` along ``dim``: the numbers of
+    ``scipy.fft.idct``, so that ``idct(dct(x, type, norm=norm), type, norm=norm) == x``.
 
-    The inverse of type 2 is a type 3 transform (and of type 3 a type 2); types 1 and 4 are their
-    own inverses up to scale. Arguments, returns and errors as :func:`dct`; with ``norm=None`` the
-    inverse carries the 1/(2N) factor (1/(2(N-1)) for type 1), with ``"forward"`` it carries none.
+    Parameters
+    ----------
+    x : Tensor
+        Real input, any shape, float16/bfloat16/float32/float64, CPU or CUDA.
+    type : {1, 2, 3, 4}
+        The type of the DCT this inverts. Default 2. The inverse of type 2 is a scaled type 3,
+        of type 3 a scaled type 2; types 1 and 4 are their own inverses up to scale.
+    n : int, optional
+        Length of the transform: ``x`` is truncated or zero-padded along ``dim`` to ``n``.
+    dim : int
+        Dimension to transform. Default -1.
+    norm : {None, "backward", "ortho", "forward"}
+        Normalisation, paired with :func:`dct`'s: with None or "backward" the inverse carries
+        the factor 1/(2N) (1/(2(N-1)) for type 1), with "forward" none, with "ortho" it is the
+        orthonormal transform's transpose.
+
+    Returns
+    -------
+    Tensor
+        Same shape as ``x`` except ``n`` along ``dim``; same dtype and device. Differentiable
+        through the transposed transform, on the same fast path.
+
+    Raises
+    ------
+    TypeError, ValueError, IndexError
+        As :func:`dct`.
+
+    See Also
+    --------
+    dct, idctn, dct_matrix
+
+    Examples
+    --------
+    >>> x = torch.tensor([4.0, 3.0, 5.0, 10.0])
+    >>> y = dct(x)
+    >>> y
+    tensor([ 44.0000, -12.6173,   8.4853,  -0.8967])
+    >>> torch.allclose(idct(y), x)
+    True
+    >>> x = torch.randn(3, 8, dtype=torch.float64)
+    >>> torch.allclose(idct(dct(x, type=4, norm="ortho"), type=4, norm="ortho"), x)
+    True
     """
     _check_input(x)
     _check_options(type, norm)
@@ -471,23 +511,108 @@ def _transform_n(x, type, s, dim, norm, inverse: bool) -> torch.Tensor:
 
 
 def dctn(x: torch.Tensor, type: int = 2, s=None, dim=None, norm: str | None = None) -> torch.Tensor:
-    """N-dimensional DCT over ``dim`` (default: all dimensions, or the last ``len(s)``): the numbers
-    of ``scipy.fft.dctn``. ``s`` gives the transform length per dimension (truncate or zero-pad;
-    -1 keeps the length). As in scipy, ``s`` and ``dim`` may each be one int or a sequence."""
+    """N-dimensional discrete cosine transform of ``x``: the numbers of ``scipy.fft.dctn``, one
+    :func:`dct` along each dimension in ``dim``.
+
+    Parameters
+    ----------
+    x : Tensor
+        Real input, any shape, float16/bfloat16/float32/float64, CPU or CUDA.
+    type : {1, 2, 3, 4}
+        The DCT type, the same along every dimension. Default 2.
+    s : int or sequence of ints, optional
+        Length of the transform along each dimension of ``dim``: truncate or zero-pad, -1 keeps
+        the dimension's length. Default: every length kept.
+    dim : int or sequence of ints, optional
+        Dimensions to transform, each once. Default: the last ``len(s)`` when ``s`` is given,
+        else all of them.
+    norm : {None, "backward", "ortho", "forward"}
+        Normalisation along each dimension, as :func:`dct`'s.
+
+    Returns
+    -------
+    Tensor
+        Same shape as ``x`` except the lengths ``s`` along ``dim``; same dtype and device.
+        Differentiable.
+
+    Raises
+    ------
+    TypeError
+        ``x`` is not a real floating tensor; ``s`` or ``dim`` is not an int or a sequence of ints.
+    ValueError
+        Unknown ``type`` or ``norm``; a length below 1 (other than -1); ``s`` and ``dim`` of
+        different lengths, or ``s`` longer than ``x`` has dimensions; a repeated dimension.
+    IndexError
+        A dimension of ``dim`` is out of range.
+
+    See Also
+    --------
+    idctn, dct
+
+    Examples
+    --------
+    >>> image = torch.arange(12.0).reshape(3, 4)
+    >>> dctn(image, norm="ortho")[0, 0]  # the mean times sqrt(12)
+    tensor(19.0526)
+    >>> torch.allclose(dctn(image), dct(dct(image, dim=0), dim=1))
+    True
+    """
     return _transform_n(x, type, s, dim, norm, inverse=False)
 
 
 def idctn(x: torch.Tensor, type: int = 2, s=None, dim=None, norm: str | None = None) -> torch.Tensor:
-    """N-dimensional inverse DCT: the numbers of ``scipy.fft.idctn``; see :func:`dctn`."""
+    """N-dimensional inverse discrete cosine transform of ``x``: the numbers of
+    ``scipy.fft.idctn``, one :func:`idct` along each dimension in ``dim``, so that
+    ``idctn(dctn(x, type, norm=norm), type, norm=norm) == x``.
+
+    Parameters
+    ----------
+    x : Tensor
+        Real input, any shape, float16/bfloat16/float32/float64, CPU or CUDA.
+    type : {1, 2, 3, 4}
+        The type of the DCT this inverts, the same along every dimension. Default 2.
+    s : int or sequence of ints, optional
+        Length of the transform along each dimension of ``dim`` (truncate or zero-pad; -1 keeps
+        the length).
+    dim : int or sequence of ints, optional
+        Dimensions to transform. Default: the last ``len(s)`` when ``s`` is given, else all.
+    norm : {None, "backward", "ortho", "forward"}
+        Normalisation along each dimension, as :func:`idct`'s.
+
+    Returns
+    -------
+    Tensor
+        Same shape as ``x`` except the lengths ``s`` along ``dim``; same dtype and device.
+        Differentiable.
+
+    Raises
+    ------
+    TypeError, ValueError, IndexError
+        As :func:`dctn`.
+
+    See Also
+    --------
+    dctn, idct
+
+    Examples
+    --------
+    >>> volume = torch.randn(2, 3, 5, dtype=torch.float64)
+    >>> torch.allclose(idctn(dctn(volume, type=1), type=1), volume)
+    True
+    >>> idctn(volume, s=(4, 8), dim=(0, 2)).shape  # zero-padded along dims 0 and 2
+    torch.Size([4, 3, 8])
+    """
     return _transform_n(x, type, s, dim, norm, inverse=True)
 
 
-def dct_matrix(n: int, type: int = 2, norm: str | None = "ortho", dtype: torch.dtype | None = None,
+def dct_matrix(n: int, type: int = 2, norm: str | None = None, dtype: torch.dtype | None = None,
                device=None) -> torch.Tensor:
     """The dense ``(n, n)`` matrix ``M`` with ``dct(x, type, norm=norm) == M @ x`` (``x`` of length n).
 
-    Built in float64 and cast to ``dtype``, a real floating dtype (default: torch's default dtype),
-    on ``device``; equal to ``scipy.fft.dct(numpy.eye(n), type, axis=0, norm=norm)``.
+    ``norm`` defaults to :func:`dct`'s (None, unnormalised); ``norm="ortho"`` gives the orthonormal
+    matrix of the ACDC layers. Built in float64 and cast to ``dtype``, a real floating dtype
+    (default: torch's default dtype), on ``device``; equal to
+    ``scipy.fft.dct(numpy.eye(n), type, axis=0, norm=norm)``.
     """
     check_positive_int("n", n)
     dtype = torch.get_default_dtype() if dtype is None else dtype

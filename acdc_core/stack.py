@@ -23,7 +23,7 @@ from .shuffle import SHUFFLES, inverse, permute, shuffle_index
 
 GROW = ("linear", "repeat")
 SHRINK = ("linear", "truncate", "sum")
-BIAS = ("every", "last", "none")
+BIAS_PLACEMENTS = ("every", "last")
 
 
 class StackedACDC(StructuredLinear):
@@ -41,8 +41,9 @@ class StackedACDC(StructuredLinear):
             permutation per gap, from ``seed``, stored in the state dict) or ``"none"``.
         shuffle_last: shuffle after the last layer too (the code behind the log's E11 did).
         relu, batchnorm: ReLU / BatchNorm1d(affine=False) between layers.
-        bias: ``"every"`` layer has a bias, only the ``"last"``, or ``"none"``. The biases belong
+        bias: give the stack biases, as ``nn.Linear``'s ``bias``. Default True. The biases belong
             to the layers (``layers[i].bias``); the stack's own output ``bias`` is None.
+        bias_placement: with ``bias``, ``"every"`` layer has one (default) or only the ``"last"``.
         grow: widen the input by concatenating a ``"linear"`` projection of it (the log) or by
             ``"repeat"``-ing its features.
         shrink: narrow the output by dropping the extra features and adding a ``"linear"``
@@ -60,23 +61,25 @@ class StackedACDC(StructuredLinear):
 
     def __init__(self, in_features: int, out_features: int, n_layers: int, shuffle: str = "riffle",
                  shuffle_last: bool = False, relu: bool = False, batchnorm: bool = False,
-                 bias: str = "every", grow: str = "linear", shrink: str = "linear",
+                 bias: bool = True, bias_placement: str = "every", grow: str = "linear",
+                 shrink: str = "linear",
                  block_size: int | None = None, seed: int = 0, order: str = "dct_first",
                  parameterisation: str = "original", init: str = "normal", sigma: float = 1e-2,
                  diagonal_bias: bool = False, device=None, dtype=None):
         super().__init__(in_features, out_features, bias=False, device=device, dtype=dtype)
         _check_options(in_features, out_features, n_layers, shuffle, shuffle_last, relu, batchnorm,
-                       bias, grow, shrink, block_size, seed)
+                       bias, bias_placement, grow, shrink, block_size, seed)
         width = max(in_features, out_features)
         block = block_size or width
         self.n_layers, self.width, self.padded_width, self.block_size = (
             n_layers, width, -(-width // block) * block, block)
         self.shuffle, self.shuffle_last, self.relu, self.batchnorm = shuffle, shuffle_last, relu, batchnorm
-        self.grow, self.shrink, self.bias_placement = grow, shrink, bias
+        self.grow, self.shrink, self.seed = grow, shrink, seed
+        self.has_bias, self.bias_placement = bias, bias_placement
         factory = {"device": device, "dtype": dtype}
         self.layers = nn.ModuleList(
             ACDC(self.padded_width, order=order, parameterisation=parameterisation, init=init,
-                 sigma=sigma, bias=bias == "every" or (bias == "last" and i == n_layers - 1),
+                 sigma=sigma, bias=bias and (bias_placement == "every" or i == n_layers - 1),
                  diagonal_bias=diagonal_bias, block_size=block, **factory)
             for i in range(n_layers))
         self.grow_linear = (nn.Linear(in_features, width - in_features, **factory)
@@ -187,29 +190,39 @@ class StackedACDC(StructuredLinear):
                              "depends on the batch; call .eval() first")
 
     def extra_repr(self) -> str:
+        """Constructor arguments: the sizes, depth and options between layers always; the rest
+        (placement, adapters, blocks, seed, per-layer options) where they differ from the
+        defaults."""
         parts = [f"in_features={self.in_features}", f"out_features={self.out_features}",
-                 f"n_layers={self.n_layers} (exactly)", f"shuffle={self.shuffle!r}"]
-        if self.shuffle_last:
-            parts.append("shuffle_last=True")
-        parts += [f"relu={self.relu}", f"batchnorm={self.batchnorm}", f"bias={self.bias_placement!r}"]
-        if self.in_features < self.width:
-            parts.append(f"grow={self.grow!r}")
-        if self.out_features < self.width:
-            parts.append(f"shrink={self.shrink!r}")
-        if self.block_size != self.width:
-            parts.append(f"block_size={self.block_size}, padded_width={self.padded_width}")
+                 f"n_layers={self.n_layers}", f"shuffle={self.shuffle!r}", f"relu={self.relu}",
+                 f"batchnorm={self.batchnorm}", f"bias={self.has_bias}"]
+        layer = self.layers[0]
+        options = {"shuffle_last": (self.shuffle_last, False),
+                   "bias_placement": (self.bias_placement, "every"),
+                   "grow": (self.grow, "linear"), "shrink": (self.shrink, "linear"),
+                   "block_size": (self.block_size, self.width), "seed": (self.seed, 0),
+                   "order": (layer.order, "dct_first"),
+                   "parameterisation": (layer.parameterisation, "original"),
+                   "init": (layer.init, "normal"), "sigma": (layer.sigma, 1e-2),
+                   "diagonal_bias": (layer.a_bias is not None, False)}
+        parts += [f"{name}={value!r}" for name, (value, default) in options.items()
+                  if value != default]
         return ", ".join(parts)
 
 
 def _check_options(in_features, out_features, n_layers, shuffle, shuffle_last, relu, batchnorm,
-                   bias, grow, shrink, block_size, seed) -> None:
+                   bias, bias_placement, grow, shrink, block_size, seed) -> None:
     """Refuse a bad StackedACDC argument, naming it (the layers check their own)."""
     check_positive_int("n_layers", n_layers)
     check_choice("shuffle", shuffle, SHUFFLES)
-    check_choice("bias", bias, BIAS)
+    if isinstance(bias, str):
+        raise TypeError(f"bias must be a bool (True or False), as nn.Linear's, got {bias!r}; where "
+                        f"the biases go is bias_placement ('every' or 'last')")
+    check_choice("bias_placement", bias_placement, BIAS_PLACEMENTS)
     check_choice("grow", grow, GROW)
     check_choice("shrink", shrink, SHRINK)
-    for name, value in (("shuffle_last", shuffle_last), ("relu", relu), ("batchnorm", batchnorm)):
+    for name, value in (("shuffle_last", shuffle_last), ("relu", relu), ("batchnorm", batchnorm),
+                        ("bias", bias)):
         check_bool(name, value)
     check_int("seed", seed)
     width = max(in_features, out_features)
@@ -305,17 +318,17 @@ class PermutedBatchNorm(nn.Module):
         self.running_var.fill_(1.0)
 
     def forward(self, h: torch.Tensor, order: torch.Tensor | None = None) -> torch.Tensor:
-        if order is None:
-            return F.batch_norm(h, self.running_mean, self.running_var, training=self.training,
-                                momentum=self.momentum, eps=self.eps)
-        mean, var = self.running_mean[order], self.running_var[order]
+        """Normalise ``h`` (M, features) in its own dtype; the statistics keep theirs."""
+        index = slice(None) if order is None else order
+        mean, var = (stat[index].to(h.dtype, copy=True) for stat in (self.running_mean, self.running_var))
         h = F.batch_norm(h, mean, var, training=self.training, momentum=self.momentum, eps=self.eps)
-        if self.training:  # batch_norm updated the gathered copies
-            self.running_mean[order], self.running_var[order] = mean, var
+        if self.training:  # batch_norm updated the copies
+            self.running_mean[index] = mean.to(self.running_mean.dtype)
+            self.running_var[index] = var.to(self.running_var.dtype)
         return h
 
     def extra_repr(self) -> str:
-        return f"{self.running_mean.numel()}, affine=False"
+        return f"{self.running_mean.numel()}"
 
 
 def _rename_old_batchnorm_keys(module, state_dict, prefix, *args) -> None:

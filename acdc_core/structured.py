@@ -24,6 +24,8 @@ from .shuffle import SHUFFLES, shuffle_index
 class AFDF(StructuredLinear):
     r"""``y = Re(F⁻¹ (d ⊙ F (a ⊙ x))) + b`` with complex diagonals a, d and F the orthonormal DFT
     (the complex layer the ACDC paper states its theory for): 4N real parameters plus N for the bias.
+    The diagonals are stored as real (N, 2) parameters, real and imaginary parts (as
+    ``torch.view_as_real``), so the layer converts to any real dtype like the others.
 
     Args:
         features: N. block_size: act block-diagonally on blocks of this size (must divide N).
@@ -42,35 +44,44 @@ class AFDF(StructuredLinear):
         check_positive_int("block_size", block_size)
         if features % block_size:
             raise ValueError(f"block_size must divide features={features}, got {block_size}")
-        real = dtype or torch.get_default_dtype()
-        super().__init__(features, features, bias, device, real)
-        complex_dtype = torch.complex128 if real == torch.float64 else torch.complex64
-        self.block_size, self.init, self.sigma = block_size, init, sigma
-        self.a = nn.Parameter(torch.empty(features, dtype=complex_dtype, device=device))
-        self.d = nn.Parameter(torch.empty(features, dtype=complex_dtype, device=device))
+        super().__init__(features, features, bias, device, dtype)
+        self.block_size, self.init, self.sigma = block_size, init, float(sigma)
+        self.a = nn.Parameter(torch.empty(features, 2, dtype=dtype, device=device))
+        self.d = nn.Parameter(torch.empty(features, 2, dtype=dtype, device=device))
         self._place_bias_here()
+        self.register_load_state_dict_pre_hook(_complex_diagonals_as_real)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         with torch.no_grad():
             for diagonal in (self.a, self.d):
-                if self.init == "normal":
-                    diagonal.copy_(1 + self.sigma * torch.randn_like(diagonal))
+                if self.init == "normal":  # 1 + σ(u + iv)/√2
+                    diagonal.normal_(0, self.sigma / math.sqrt(2))[:, 0].add_(1)
                 elif self.init == "identity":
-                    diagonal.fill_(1)
+                    diagonal[:, 0].fill_(1), diagonal[:, 1].zero_()
                 else:
-                    diagonal.real.uniform_(-1, 1), diagonal.imag.uniform_(-1, 1)
+                    diagonal.uniform_(-1, 1)
         super().reset_parameters()
 
     def structured_map(self, x: torch.Tensor) -> torch.Tensor:
         shape = (*x.shape[:-1], self.in_features // self.block_size, self.block_size)
-        blocks = lambda t: t.reshape(*t.shape[:-1], *shape[-2:])  # noqa: E731
-        z = _unitary_dft(torch.fft.fft, blocks(x) * blocks(self.a))
+        blocks = lambda t: torch.view_as_complex(t).reshape(*shape[-2:])  # noqa: E731
+        z = _unitary_dft(torch.fft.fft, x.reshape(shape) * blocks(self.a))
         return _unitary_dft(torch.fft.ifft, z * blocks(self.d)).real.reshape(x.shape)
 
     def extra_repr(self) -> str:
-        return (f"features={self.in_features}, block_size={self.block_size}, init={self.init!r}, "
-                f"bias={self.bias is not None}")
+        sigma = f", sigma={self.sigma:g}" if self.init == "normal" else ""
+        return (f"features={self.in_features}, block_size={self.block_size}, init={self.init!r}"
+                f"{sigma}, bias={self.bias is not None}")
+
+
+def _complex_diagonals_as_real(module, state_dict, prefix, *args) -> None:
+    """Load-state-dict pre-hook: AFDF state dicts saved when the diagonals were complex (N,)
+    parameters hold them so; store them as their real (N, 2) views."""
+    for name in ("a", "d"):
+        value = state_dict.get(prefix + name)
+        if value is not None and value.is_complex():
+            state_dict[prefix + name] = torch.view_as_real(value)
 
 
 def _unitary_dft(transform, z: torch.Tensor) -> torch.Tensor:

@@ -13,7 +13,7 @@ F64 = torch.float64
 def dense_layer(layer: ACDC):
     """(M, c) with layer(x) == x @ M.T + c, built from diag, DCT-matrix and permutation products."""
     size = layer.block_size
-    C = dct_matrix(size, dtype=F64)  # orthonormal DCT-II; its inverse is C.T
+    C = dct_matrix(size, norm="ortho", dtype=F64)  # orthonormal DCT-II; its inverse is C.T
     first, second = (C, C.T) if layer.order == "dct_first" else (C.T, C)
     R = gather_matrix(riffle(size)) if layer.parameterisation == "riffle" else torch.eye(size, dtype=F64)
     blocks, offsets = [], []
@@ -152,7 +152,7 @@ def dense_stack(stack: StackedACDC):
 
 
 STACK_OPTIONS = [dict(), dict(shuffle="permutation"), dict(shuffle="none"), dict(shuffle_last=True),
-                 dict(bias="last"), dict(bias="none"), dict(block_size=4), dict(block_size=5),
+                 dict(bias_placement="last"), dict(bias=False), dict(block_size=4), dict(block_size=5),
                  dict(parameterisation="riffle"), dict(order="idct_first", shuffle="permutation"),
                  dict(diagonal_bias=True), dict(grow="repeat"), dict(shrink="truncate"),
                  dict(shrink="sum")]
@@ -208,7 +208,8 @@ def test_exactly_n_layers_and_parameter_count():
     stack = StackedACDC(784, 784, 32)
     assert len(stack.layers) == 32
     assert sum(p.numel() for p in stack.parameters()) == 32 * 3 * 784
-    assert "n_layers=32 (exactly)" in repr(stack)
+    assert repr(stack).startswith("StackedACDC(\n  in_features=784, out_features=784, n_layers=32, "
+                                  "shuffle='riffle', relu=False, batchnorm=False, bias=True\n")
 
 
 def test_state_dict_round_trip_restores_outputs_and_permutations():
@@ -242,7 +243,7 @@ def test_moving_between_dtypes_and_devices(device):
 @pytest.mark.parametrize("make, call, error, words", [
     (lambda: ACDC(8), lambda m: m(torch.randn(2, 7)), ValueError, r"expects input of shape \(\*, 8\), got \(2, 7\)"),
     (lambda: ACDC(8), lambda m: m(torch.ones(2, 8, dtype=torch.long)), TypeError, "floating-point tensor, got torch.int64"),
-    (lambda: ACDC(8), lambda m: m(torch.randn(2, 8, dtype=F64)), TypeError, "does not match"),
+    (lambda: ACDC(8), lambda m: m(torch.randn(2, 8, dtype=F64)), RuntimeError, "does not match"),
     (lambda: ACDC(8, init="zeros"), None, ValueError, "init must be one of 'normal', 'identity', 'uniform', got 'zeros'"),
     (lambda: ACDC(8, order="inverse"), None, ValueError, "order must be one of"),
     (lambda: ACDC(8, parameterisation="shuffled"), None, ValueError, "parameterisation must be one of"),
@@ -253,7 +254,7 @@ def test_moving_between_dtypes_and_devices(device):
     (lambda: StackedACDC(8, 8, 0), None, ValueError, "n_layers must be a positive int"),
     (lambda: StackedACDC(8, 8, 2, block_size=16), None, ValueError, "block_size must be an int from 1 to the working width 8"),
     (lambda: StackedACDC(10, 4, 2, shrink="sum"), None, ValueError, "divisible"),
-    (lambda: StackedACDC(8, 8, 2, bias="first"), None, ValueError, "bias must be one of"),
+    (lambda: StackedACDC(8, 8, 2, bias_placement="first"), None, ValueError, "bias_placement must be one of"),
     (lambda: StackedACDC(8, 4, 2), lambda m: m(torch.randn(3, 4)), ValueError, r"expects input of shape \(\*, 8\)"),
     (lambda: StackedACDC(8, 8, 2, relu=True), lambda m: m.effective_weight(), ValueError, "ReLU"),
     (lambda: StackedACDC(8, 8, 2, batchnorm=True), lambda m: m.effective_weight(), ValueError, "training mode"),

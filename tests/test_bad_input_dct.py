@@ -181,4 +181,4 @@ def test_the_old_silent_truncation_of_dct_matrix_is_gone():
     scipy's numbers."""
     expected = scipy.fft.dct(np.eye(6), type=2, axis=0, norm="ortho")
     assert np.abs(expected).max() < 1
-    np.testing.assert_allclose(dct_matrix(6, dtype=torch.float16).double().numpy(), expected, atol=1e-3)
+    np.testing.assert_allclose(dct_matrix(6, norm="ortho", dtype=torch.float16).double().numpy(), expected, atol=1e-3)

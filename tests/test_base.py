@@ -50,7 +50,7 @@ def test_to_linear_computes_the_same_map_in_float64(make):
 def test_effective_weight_and_bias_against_an_explicit_dense_product():
     """ACDC with every bias: W = C⁻¹ D C A, and the offset gathers all three biases."""
     layer = randomise(ACDC(5, diagonal_bias=True, dtype=F64))
-    C = dct_matrix(5, dtype=F64)
+    C = dct_matrix(5, norm="ortho", dtype=F64)
     W = C.T @ torch.diag(layer.d) @ C @ torch.diag(layer.a)
     offset = C.T @ (torch.diag(layer.d) @ C @ layer.a_bias + layer.d_bias) + layer.bias
     torch.testing.assert_close(layer.effective_weight(), W, rtol=1e-12, atol=1e-12)
@@ -73,8 +73,8 @@ def test_to_linear_keeps_the_device_and_refuses_a_nonlinear_stack():
     (AFDF(8), 2 * 2 * 8 + 8),  # complex diagonals count twice
     (AFDF(8, bias=False), 2 * 2 * 8),
     (LowRank(8, 3), 2 * 8 * 3 + 8), (GroupedLinear(8, 2, bias=False), 2 * 4 * 4), (Dense(8), 8 * 8 + 8),
-    (StackedACDC(8, 8, 4, bias="last"), 4 * 2 * 8 + 8),
-    (StackedACDC(8, 5, 2, bias="none", batchnorm=True), 2 * 2 * 8 + 3 * 5 + 5),  # statistics are buffers
+    (StackedACDC(8, 8, 4, bias_placement="last"), 4 * 2 * 8 + 8),
+    (StackedACDC(8, 5, 2, bias=False, batchnorm=True), 2 * 2 * 8 + 3 * 5 + 5),  # statistics are buffers
     (Cascade([Dense(4), LowRank(4, 1)]), 20 + 8 + 4),
 ])
 def test_parameter_count_counts_real_numbers(layer, count):
@@ -100,8 +100,8 @@ def test_an_input_of_another_dtype_is_refused_naming_both(make):
     layer = make(torch.float32)
     x = torch.zeros(2, layer.in_features, dtype=F64)
     words = (f"input dtype torch.float64 does not match the layer's parameters (torch.float32); "
-             f"convert one of them with .to()")
-    with pytest.raises(TypeError, match=re.escape(f"{type(layer).__name__}(") + r"[\d, ]+\): " + re.escape(words)):
+             f"convert one of them with .to(), or run under torch.autocast")
+    with pytest.raises(RuntimeError, match=re.escape(f"{type(layer).__name__}(") + r"[\d, ]+\): " + re.escape(words)):
         layer(x)
 
 
@@ -135,15 +135,27 @@ def test_dense_draws_as_nn_linear():
     assert torch.equal(dense.weight, linear.weight) and torch.equal(dense.bias, linear.bias)
 
 
-def test_double_gives_complex_parameters_the_matching_precision():
+def test_afdf_converts_like_a_real_layer_and_keeps_its_imaginary_parts():
     layer = AFDF(4)
     with torch.no_grad():
-        layer.a.imag.fill_(0.5)
+        torch.view_as_complex(layer.a).imag.fill_(0.5)
     layer.double()
-    assert layer.a.dtype == layer.d.dtype == torch.complex128 and layer.bias.dtype == F64
+    assert layer.a.dtype == layer.d.dtype == layer.bias.dtype == F64
     assert layer(torch.randn(2, 4, dtype=F64)).dtype == F64
-    layer.to(torch.float32)
-    assert layer.a.dtype == torch.complex64 and torch.all(layer.a.imag == 0.5)
+    layer.to(torch.bfloat16)
+    assert torch.all(torch.view_as_complex(layer.a.float()).imag == 0.5)
+    assert layer(torch.randn(2, 4, dtype=torch.bfloat16)).dtype == torch.bfloat16
+
+
+def test_an_afdf_state_dict_with_complex_diagonals_loads():
+    """AFDF stored its diagonals as complex (N,) parameters before they became real (N, 2)."""
+    source = randomise(AFDF(6))
+    state = source.state_dict()
+    old = {**state, "a": torch.view_as_complex(state["a"]), "d": torch.view_as_complex(state["d"])}
+    target = AFDF(6)
+    target.load_state_dict(old)
+    x = torch.randn(3, 6)
+    torch.testing.assert_close(target(x), source(x))
 
 
 def test_a_state_dict_with_the_old_batchnorm_names_loads_and_gives_the_same_outputs():

@@ -1,4 +1,7 @@
 """acdc_core.dct against scipy.fft (the oracle), in float64 and float32, and its gradients."""
+import doctest
+import importlib
+
 import numpy as np
 import pytest
 import scipy.fft
@@ -128,6 +131,8 @@ def test_dct_matrix_matches_scipy(type, norm):
         x = random((n,))
         torch.testing.assert_close(m @ x, dct(x, type=type, norm=norm))
     assert dct_matrix(4).dtype == torch.get_default_dtype()
+    x = random((4,))
+    torch.testing.assert_close(dct_matrix(4, dtype=torch.float64) @ x, dct(x))  # same default norm
     ortho = dct_matrix(16, type=type, norm="ortho", dtype=torch.float64)
     if type in (2, 3, 4) or norm == "ortho":
         torch.testing.assert_close(ortho @ ortho.T, torch.eye(16, dtype=torch.float64))
@@ -191,3 +196,9 @@ def test_on_each_device(device, type):
                 assert relative_error(y, reference) <= 1e-5, (norm, n)
     x = random((3, 9), torch.float64, device).requires_grad_()
     assert torch.autograd.gradcheck(lambda t: dct(t, type=type, norm="ortho"), (x,))
+
+
+def test_docstring_examples_hold():
+    module = importlib.import_module("acdc_core.dct")  # the package's name dct is the function
+    result = doctest.testmod(module, extraglobs={"torch": torch}, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted >= 10 and result.failed == 0

@@ -153,12 +153,13 @@ def test_bfloat16_rows_are_computed_in_float32_and_differentiable(monkeypatch):
     assert all(t.grad is not None and t.grad.dtype == torch.bfloat16 and t.grad.isfinite().all() for t in leaves)
 
 
-@pytest.mark.parametrize("relu, shuffle_last, bias", [(False, False, "every"), (True, True, "last"),
-                                                      (True, False, "none")])
+@pytest.mark.parametrize("relu, shuffle_last, bias", [(False, False, dict()),
+                                                      (True, True, dict(bias_placement="last")),
+                                                      (True, False, dict(bias=False))])
 def test_a_whole_stack_in_one_launch_matches_the_fft_path_and_its_gradients(relu, shuffle_last, bias,
                                                                              monkeypatch):
     torch.manual_seed(4)
-    stack = StackedACDC(256, 256, 4, relu=relu, shuffle_last=shuffle_last, bias=bias, device=DEVICE)
+    stack = StackedACDC(256, 256, 4, relu=relu, shuffle_last=shuffle_last, device=DEVICE, **bias)
     for layer in stack.layers:
         if layer.bias is not None:
             torch.nn.init.normal_(layer.bias)

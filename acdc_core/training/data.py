@@ -100,6 +100,10 @@ class Dataset:
         mean, std: per-channel normalisation constants for pixels scaled to [0, 1].
 
     The fields are checked against each other at construction (``ValueError`` naming the field).
+    As a map-style dataset (``len`` and indexing) it feeds ``torch.utils.data.DataLoader``: item
+    ``i`` is ``(image, label)``, the image float32 ``(C, H, W)`` scaled to [0, 1] and normalised
+    by ``mean`` and ``std`` as :class:`~acdc_core.training.batches.Batches` gives it, the label an
+    int64 scalar tensor.
     """
     images: torch.Tensor
     labels: torch.Tensor
@@ -130,6 +134,15 @@ class Dataset:
 
     def __len__(self) -> int:
         return len(self.labels)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        if isinstance(i, bool) or not isinstance(i, (int, np.integer)):
+            raise TypeError(f"Dataset index must be an int, got {type(i).__name__} {i!r}")
+        if not -len(self) <= i < len(self):
+            raise IndexError(f"Dataset index {i} is out of range for {len(self):,} samples")
+        image = self.images[i].float().div_(255.0)
+        mean, std = (torch.tensor(v).view(-1, 1, 1) for v in (self.mean, self.std))
+        return image.sub_(mean).div_(std), self.labels[i]
 
     def first(self, n: int) -> "Dataset":
         """The first ``n`` samples (all when ``n`` is 0 or at least the size), named so."""

@@ -85,7 +85,7 @@ def families(n: int, depths, groups, shufflenet_layers, ranks) -> dict[str, dict
         for shuffle in ("permutation", "riffle", "none"):
             out[f"ACDC {parameterisation}, {shuffle}"] = {
                 f"K={k}": seeded(lambda s, k=k, p=parameterisation, sh=shuffle: StackedACDC(
-                    n, n, k, shuffle=sh, seed=s, bias="none", parameterisation=p, dtype=f64))
+                    n, n, k, shuffle=sh, seed=s, bias=False, parameterisation=p, dtype=f64))
                 for k in depths}
     out["AFDF, permutation"] = {
         f"K={k}": seeded(lambda s, k=k: Cascade([AFDF(n, bias=False, dtype=f64) for _ in range(k)],

@@ -216,8 +216,9 @@ class Run:
 
 def run(name: str, train_set: Dataset, test_set: Dataset, epochs: int | None = None, seed: int = 0,
         device=None, checkpoint_dir: str | Path | None = None, teacher: nn.Module | None = None,
-        progress: bool = True) -> Run:
-    """Train recipe ``name`` for ``epochs`` (default the recipe's) from seed ``seed``.
+        progress: bool = True, amp: bool = False) -> Run:
+    """Train recipe ``name`` for ``epochs`` (default the recipe's) from seed ``seed``, under
+    bfloat16 autocast when ``amp`` (its teacher too, when it is trained here).
 
     A student recipe needs its teacher: ``teacher`` if given, else the teacher recipe is run
     first with the same data, seed and ``checkpoint_dir`` (so a finished teacher checkpoint is
@@ -229,7 +230,7 @@ def run(name: str, train_set: Dataset, test_set: Dataset, epochs: int | None = N
     epochs = epochs or recipe.epochs
     if recipe.teacher and teacher is None:
         teacher = run(recipe.teacher, train_set, test_set, None if epochs == recipe.epochs else epochs,
-                      seed, device, checkpoint_dir, progress=progress).model
+                      seed, device, checkpoint_dir, progress=progress, amp=amp).model
     torch.manual_seed(seed)
     built = build(name)
     model = Distilled(built.model, teacher) if recipe.teacher else built.model
@@ -243,10 +244,10 @@ def run(name: str, train_set: Dataset, test_set: Dataset, epochs: int | None = N
     test_batches = Batches(test_set, TEST_BATCH, shard=shard)
     factor = schedule_factor(recipe, len(train_batches), epochs)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, factor)
-    checkpoint = checkpoint_file(checkpoint_dir, name, train_set.name, epochs, seed)
+    checkpoint = checkpoint_file(checkpoint_dir, name, train_set.name, epochs, seed, amp)
     history = train(model, train_batches, test_batches, optimiser, epochs,
-                    name=run_title(name, train_set.name, epochs, seed), scheduler=scheduler,
-                    device=device, checkpoint=checkpoint, checkpoint_every=50,
+                    name=run_title(name, train_set.name, epochs, seed, amp), scheduler=scheduler,
+                    device=device, amp=amp, checkpoint=checkpoint, checkpoint_every=50,
                     loss_fn=DistillationLoss(recipe.beta), progress=progress)
     return Run(name, seed, built.parameters, built.dense_parameters, history, built.model)
 
@@ -271,6 +272,7 @@ def main(argv=None) -> None:
                         help='what outputs call the data instead of "CIFAR-10", e.g. "CIFAR-10 (JPEG copy)"')
     parser.add_argument("--checkpoint-dir", required=True)
     parser.add_argument("--threads", type=count(1), default=None, help="torch CPU threads")
+    parser.add_argument("--amp", action="store_true", help="train under bfloat16 autocast")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -282,7 +284,7 @@ def main(argv=None) -> None:
     train_set, test_set = splits[0].first(args.train_images), splits[1].first(args.test_images)
     for name, seed in args.runs:
         result = run(name, train_set, test_set, args.epochs, seed,
-                     checkpoint_dir=args.checkpoint_dir, progress=False)
+                     checkpoint_dir=args.checkpoint_dir, progress=False, amp=args.amp)
         final = result.history.final
         if distributed.is_main():
             print(f"{name} seed {seed} on {train_set.name}: test accuracy "

@@ -24,7 +24,7 @@ def effective_weights(n: int, depth: int, draws: int, parameterisation: str = "o
     for i in range(draws):
         with torch.random.fork_rng():
             torch.manual_seed(seed + i)
-            stack = StackedACDC(n, n, depth, shuffle=shuffle, seed=seed + i, bias="none",
+            stack = StackedACDC(n, n, depth, shuffle=shuffle, seed=seed + i, bias=False,
                                 parameterisation=parameterisation, init=init, sigma=sigma,
                                 dtype=torch.float64)
         with torch.no_grad():

@@ -45,8 +45,10 @@ def scheduler_for(recipe: Recipe, optimiser, steps: int):
 
 
 def run(name: str, train_set: Dataset, test_set: Dataset, epochs: int, seed: int = 0,
-        device=None, checkpoint_dir: str | Path | None = None, progress: bool = True) -> Run:
-    """Train recipe ``name`` for ``epochs`` epochs from seed ``seed`` (weights, batch order).
+        device=None, checkpoint_dir: str | Path | None = None, progress: bool = True,
+        amp: bool = False) -> Run:
+    """Train recipe ``name`` for ``epochs`` epochs from seed ``seed`` (weights, batch order),
+    under bfloat16 autocast when ``amp``.
 
     With ``checkpoint_dir``, the run checkpoints there after every epoch under a file name made of
     recipe, data, epochs and seed, and a finished or interrupted run is picked up again."""
@@ -60,10 +62,10 @@ def run(name: str, train_set: Dataset, test_set: Dataset, epochs: int, seed: int
     test_batches = Batches(test_set, TEST_BATCH)
     optimiser = optimiser_for(recipe, model)
     scheduler = scheduler_for(recipe, optimiser, epochs * len(train_batches))
-    checkpoint = checkpoint_file(checkpoint_dir, name, train_set.name, epochs, seed)
+    checkpoint = checkpoint_file(checkpoint_dir, name, train_set.name, epochs, seed, amp)
     history = train(model, train_batches, test_batches, optimiser, epochs,
-                    name=run_title(name, train_set.name, epochs, seed), scheduler=scheduler,
-                    device=device, checkpoint=checkpoint, progress=progress)
+                    name=run_title(name, train_set.name, epochs, seed, amp), scheduler=scheduler,
+                    device=device, amp=amp, checkpoint=checkpoint, progress=progress)
     return Run(name, seed, parameter_count(model), history)
 
 
@@ -96,13 +98,14 @@ def main(argv=None) -> None:
     parser.add_argument("--epochs", type=count(1), default=10)
     parser.add_argument("--checkpoint-dir", required=True)
     parser.add_argument("--threads", type=count(1), default=None, help="torch CPU threads")
+    parser.add_argument("--amp", action="store_true", help="train under bfloat16 autocast")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     train_set, test_set = load(args.dataset, root=args.root)
     for name, seed in args.runs:
         result = run(name, train_set, test_set, args.epochs, seed,
-                     checkpoint_dir=args.checkpoint_dir, progress=False)
+                     checkpoint_dir=args.checkpoint_dir, progress=False, amp=args.amp)
         final = result.history.final
         print(f"{name} seed {seed}: test accuracy {final['test_accuracy']:.4f} after "
               f"{final['epoch']} epochs, {final['samples_per_second']:.0f} samples/s", flush=True)

@@ -64,7 +64,7 @@ def dct_candidates(n: int, batch: int = 128, device="cpu", dtype=torch.float32,
         fns["torch-dct dct"] = lambda: torch_dct.dct(x, norm="ortho")
         fns["torch-dct idct"] = lambda: torch_dct.idct(x, norm="ortho")
     if dense:
-        matrix = dct_matrix(n, dtype=dtype, device=device)
+        matrix = dct_matrix(n, norm="ortho", dtype=dtype, device=device)
         linear = torch.nn.Linear(n, n, device=device, dtype=dtype)
         fns["dense x @ Cᵀ"] = lambda: x @ matrix.T
         fns["nn.Linear"] = _no_grad(linear, x)

@@ -32,7 +32,7 @@ def e1(init: str = "normal") -> nn.Sequential:
     riffle and ReLU between layers, the log's linear shrink; then ReLU and Linear(64, 10)."""
     return nn.Sequential(
         nn.Flatten(),
-        StackedACDC(784, 64, 12, shuffle="riffle", relu=True, batchnorm=True, bias="every",
+        StackedACDC(784, 64, 12, shuffle="riffle", relu=True, batchnorm=True,
                     shrink="linear", block_size=128, init=init),
         nn.ReLU(), nn.Linear(64, 10))
 
@@ -42,7 +42,7 @@ def e2() -> nn.Sequential:
     anywhere)."""
     return nn.Sequential(
         nn.Flatten(),
-        StackedACDC(784, 10, 32, shuffle="riffle", relu=True, batchnorm=True, bias="every",
+        StackedACDC(784, 10, 32, shuffle="riffle", relu=True, batchnorm=True,
                     shrink="truncate", block_size=128))
 
 
@@ -51,7 +51,7 @@ def e11() -> nn.Sequential:
     riffle after the last (as the log's code did), and the first 10 outputs as logits."""
     return nn.Sequential(
         nn.Flatten(),
-        StackedACDC(784, 784, 32, shuffle="riffle", shuffle_last=True, relu=True, bias="every"),
+        StackedACDC(784, 784, 32, shuffle="riffle", shuffle_last=True, relu=True),
         FirstOutputs(10))
 
 
