@@ -43,6 +43,7 @@ bench: $(BENCH_STAMP)
 	$(PY) benchmarks/acdc_speed.py
 	$(PY) benchmarks/mnist_throughput.py
 	$(PY) benchmarks/conv_speed.py
+	$(PY) benchmarks/precision_speed.py
 
 # Re-execute every notebook in place: CPU, default parameters, no timing metadata.
 refresh: $(STAMP)

@@ -106,11 +106,14 @@ class StructuredLinear(nn.Module):
         map runs in ``dtype`` and gradients reach the parameters in their own dtype."""
         swapped = []
         if self.dtype != dtype:
-            for module in self.modules():
-                for name, p in module._parameters.items():
-                    if p is not None and p.is_floating_point() and p.dtype != dtype:
-                        swapped.append((module, name, p))
-                        module._parameters[name] = p.to(dtype)
+            swapped = [(module, name, p) for module in self.modules()
+                       for name, p in module._parameters.items()
+                       if p is not None and p.is_floating_point() and p.dtype != dtype]
+            # one cast of them all (a few operations however many parameters there are)
+            flat = torch.cat([p.reshape(-1) for _, _, p in swapped]).to(dtype)
+            pieces = flat.split([p.numel() for _, _, p in swapped])
+            for (module, name, p), piece in zip(swapped, pieces):
+                module._parameters[name] = piece.view(p.shape)
         try:
             with torch.autocast(device.type, enabled=False) if autocasting(device) else \
                     contextlib.nullcontext():

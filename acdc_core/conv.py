@@ -7,6 +7,11 @@ depthwise output is made channels-last, so the channel vectors are rows without 
 convolution. ``"auto"`` trains in the FFT form and, at inference, takes whichever
 :func:`acdc_core.flops.pointwise_cost` says is cheaper for the input at hand.
 
+Under autocast the depthwise convolution runs in bfloat16 as any ``nn.Conv2d`` does; the FFT form's
+stack then computes in float32 and returns float32 (the FFT policy of
+:class:`~acdc_core.base.StructuredLinear`), while the collapsed form's 1×1 convolution follows the
+convolution policy and returns bfloat16. Outside autocast both return the parameters' dtype.
+
 E-numbers (E12, E15, ...) name the log's experiments, described in docs/experiments.md.
 """
 from __future__ import annotations

@@ -102,7 +102,7 @@ class Cascade(StructuredLinear):
         width = _common_width(layers)
         super().__init__(width, width, bias=False)
         self.layers = nn.ModuleList(layers)
-        self.shuffle = shuffle
+        self.shuffle, self.seed = shuffle, seed
         for i in range(len(self.layers) - 1):
             self.register_buffer(f"shuffle_{i}", shuffle_index(shuffle, width, seed + i))
 
@@ -114,7 +114,7 @@ class Cascade(StructuredLinear):
         return x
 
     def extra_repr(self) -> str:
-        return f"{len(self.layers)} layers, shuffle={self.shuffle!r}"
+        return f"shuffle={self.shuffle!r}, seed={self.seed}"
 
 
 def _common_width(layers: list) -> int:
@@ -155,6 +155,9 @@ class GroupedLinear(StructuredLinear):
     def structured_map(self, x: torch.Tensor) -> torch.Tensor:
         blocks = x.reshape(*x.shape[:-1], self.groups, 1, self.in_features // self.groups)
         return (blocks @ self.weight.transpose(-1, -2)).reshape(x.shape)
+
+    def extra_repr(self) -> str:
+        return f"features={self.in_features}, groups={self.groups}, bias={self.bias is not None}"
 
 
 def linear_shufflenet(features: int, n_layers: int, groups: int, bias: bool = True,

@@ -263,3 +263,12 @@ def test_bad_input_is_refused_clearly(make, call, error, words):
     with pytest.raises(error, match=words):
         module = make()
         call(module)
+
+
+def test_stack_bias_is_a_flag_as_nn_linear_and_its_placement_an_option():
+    assert all(layer.bias is not None for layer in StackedACDC(8, 8, 3).layers)
+    assert all(layer.bias is None for layer in StackedACDC(8, 8, 3, bias=False).layers)
+    last = StackedACDC(8, 8, 3, bias_placement="last")
+    assert [layer.bias is not None for layer in last.layers] == [False, False, True]
+    assert "bias=True, bias_placement='last'" in repr(last)
+    assert all(layer.bias is None for layer in StackedACDC(8, 8, 3, bias=False, bias_placement="last").layers)

@@ -173,3 +173,19 @@ def test_a_state_dict_with_the_old_batchnorm_names_loads_and_gives_the_same_outp
     x = torch.randn(3, 8)
     assert torch.equal(target.eval()(x), source.eval()(x))
     assert set(old) - set(state) == {"running_mean_0", "running_mean_1", "running_var_0", "running_var_1"}
+
+
+@pytest.mark.parametrize("make", [
+    lambda: ACDC(16, init="uniform", block_size=4), lambda: ACDC(16, sigma=0.5, diagonal_bias=True),
+    lambda: StackedACDC(12, 6, 3, relu=True, batchnorm=True, block_size=8, seed=2, shrink="sum"),
+    lambda: StackedACDC(8, 8, 2, shuffle="permutation", bias=False, init="identity"),
+    lambda: AFDF(8, block_size=4), lambda: LowRank(8, 2, bias=False), lambda: Dense(8),
+    lambda: GroupedLinear(8, 2)])
+def test_repr_shows_constructor_arguments_that_rebuild_the_layer(make):
+    import acdc_core.structured
+
+    layer = make()
+    head = repr(layer).split("\n")[0].rstrip("(")
+    rebuilt = eval(f"{type(layer).__name__}({layer.extra_repr()})", vars(acdc_core.structured) | globals())
+    assert repr(rebuilt).split("\n")[0].rstrip("(") == head
+    assert "padded_width" not in repr(layer) and "exactly" not in repr(layer)

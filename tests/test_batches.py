@@ -90,3 +90,22 @@ def test_shards_split_every_batch_between_processes():
     halves = [[y for _, y in Batches(data, 4, shuffle=True, seed=1, shard=(r, 2))] for r in range(2)]
     for full, a, b in zip(whole, *halves):
         assert torch.equal(full[0::2], a) and torch.equal(full[1::2], b)
+
+
+def test_a_dataset_feeds_torch_dataloader_as_batches_does():
+    from torch.utils.data import DataLoader
+
+    from acdc_core.training.data import load
+
+    _, test_set = load("mnist_subset")
+    theirs = next(iter(DataLoader(test_set, batch_size=32)))
+    ours = next(iter(Batches(test_set, 32)))
+    assert len(test_set) == 1000 and theirs[0].dtype == torch.float32 and theirs[1].dtype == torch.int64
+    torch.testing.assert_close(theirs[0], ours[0], rtol=0, atol=1e-6)
+    assert torch.equal(theirs[1], ours[1])
+    image, label = test_set[-1]
+    assert image.shape == (1, 28, 28) and label == test_set.labels[-1]
+    with pytest.raises(IndexError, match="Dataset index 1000 is out of range for 1,000 samples"):
+        test_set[1000]
+    with pytest.raises(TypeError, match="Dataset index must be an int, got slice"):
+        test_set[:3]
