@@ -26,12 +26,15 @@ model = nn.Sequential(nn.Flatten(), nn.Linear(16, 1000), nn.ReLU(), nn.Linear(10
 optimiser = torch.optim.Adam(model.parameters(), lr=1e-3)
 batches = Batches(blobs(128, 1), 8, shuffle=True, seed=3)
 print("ready", flush=True)
-train(model, batches, Batches(blobs(32, 2), 32), optimiser, 3, name="faults", device="cpu",
+train(model, batches, Batches(blobs(32, 2), 32), optimiser, {epochs}, name="faults", device="cpu",
       progress=False, checkpoint=sys.argv[1], checkpoint_every=1)
 torch.save(model.state_dict(), sys.argv[2])
 """
 BATCHES = 16  # per epoch
-TOTAL_BATCHES = 3 * BATCHES
+# Enough that the eight kills (each a few to a dozen batches apart on a fast machine) never see the
+# run finish, so the last start always resumes.
+EPOCHS = 8
+TOTAL_BATCHES = EPOCHS * BATCHES
 
 
 def start(script, checkpoint, weights):
@@ -73,7 +76,7 @@ def test_killed_during_checkpoint_writes_resumes_bit_identical(tmp_path):
     import acdc_core
 
     root = Path(acdc_core.__file__).resolve().parents[1]
-    script.write_text(CHILD.format(root=str(root), tests=str(Path(__file__).parent)))
+    script.write_text(CHILD.format(root=str(root), tests=str(Path(__file__).parent), epochs=EPOCHS))
     reference = tmp_path / "reference.pt"
     subprocess.run([sys.executable, str(script), str(tmp_path / "whole.ckpt"), str(reference)],
                    check=True, stdout=subprocess.DEVNULL)
