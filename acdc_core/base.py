@@ -152,21 +152,21 @@ class StructuredLinear(nn.Module):
 
     def _images(self, identity: bool) -> torch.Tensor:
         """:meth:`_affine_map` of the identity then a zero row ((in_features + 1, out_features)),
-        or of the zero row alone ((1, out_features)); computed as :meth:`forward` computes,
-        returned in the parameters' dtype."""
+        or of the zero row alone ((1, out_features)), computed as :meth:`forward` computes and
+        left in its compute dtype."""
         self._check_affine()
-        own, device = self.dtype, self.device
-        compute, n = widened(own), self.in_features
+        device, n = self.device, self.in_features
+        compute = widened(self.dtype)
         with self.computing_in(compute, device):
             rows = torch.eye(n + 1, n, dtype=compute, device=device) if identity else \
                 torch.zeros(1, n, dtype=compute, device=device)
-            return self._affine_map(rows).to(own)
+            return self._affine_map(rows)
 
     def _weight_and_offset(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(W, c) with ``structured_map(x) == x @ W.T + c``: (out_features, in_features) and
-        (out_features,)."""
+        (out_features,), in the parameters' dtype."""
         images = self._images(identity=True)
-        return (images[:-1] - images[-1]).T, images[-1]
+        return (images[:-1] - images[-1]).T.to(self.dtype), images[-1].to(self.dtype)
 
     def effective_weight(self) -> torch.Tensor:
         """The ``(out_features, in_features)`` matrix W with ``self(x) == x @ W.T + effective_bias()``."""
@@ -175,7 +175,7 @@ class StructuredLinear(nn.Module):
     def effective_bias(self) -> torch.Tensor:
         """The output for a zero input, shape (out_features,): the layer's whole affine offset."""
         offset = self._images(identity=False)[0]
-        return offset if self.bias is None else offset + self.bias
+        return (offset if self.bias is None else offset + self.bias).to(self.dtype)
 
     def to_linear(self) -> nn.Linear:
         """An ``nn.Linear(in_features, out_features)`` computing the same map, with the effective

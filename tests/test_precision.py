@@ -178,3 +178,12 @@ def test_the_mnist_and_cifar_recipes_train_under_autocast(tmp_path):
     train_set, test_set = cifar10_standin(train=64, test=32)
     run = cifar.run("quick_teacher", train_set, test_set, epochs=1, device="cpu", progress=False, amp=True)
     assert run.history.final["train_loss"] > 0 and "bfloat16 autocast" in run.history.name
+
+
+@pytest.mark.parametrize("dtype", HALF, ids=str)
+def test_a_half_precision_layers_effective_weight_is_the_float32_one_rounded_once(dtype):
+    half, reference = half_and_reference(lambda: StackedACDC(16, 16, 3), dtype)
+    weight, bias = half.effective_weight(), half.effective_bias()
+    assert weight.dtype == bias.dtype == dtype
+    assert within_one_rounding(weight, reference.effective_weight(), dtype)
+    assert within_one_rounding(bias, reference.effective_bias(), dtype)
