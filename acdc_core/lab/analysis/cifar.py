@@ -76,6 +76,7 @@ _ORIGINAL, _RIFFLE = {"parameterisation": "original"}, {"parameterisation": "rif
 # The quick recipes train in the collapsed form: the same function and gradients, and at WRN-10-2's
 # 32-128 channels about 6x faster on a CPU than the FFT form.
 _QUICK = {"n_layers": 12, "parameterisation": "riffle", "form": "collapsed"}
+_CPU = _QUICK
 
 CIFAR_RECIPES = {
     # quick profile: WRN-10-2 (one block per group), three short epochs on the CPU
@@ -91,6 +92,15 @@ CIFAR_RECIPES = {
     # cpu profile: what a 2-core CPU trains in a few hours on real CIFAR-10
     "wrn16_2": CifarRecipe(wrn(16, 2), "WRN-16-2, dense (cpu teacher)", 15, schedule="onecycle",
                            source="a teacher sized for a CPU; the log's teacher is WRN-40-2"),
+    "wrn16_2_scratch": CifarRecipe(wrn(16, 2), "WRN-16-2, all convs but the first → separable ACDC "
+                                   "(riffle), from scratch", 15, "all_but_first", _CPU,
+                                   schedule="onecycle", structured_decay="flat",
+                                   source="E22's substitution on the cpu teacher's network"),
+    "wrn16_2_distilled": CifarRecipe(wrn(16, 2), "WRN-16-2, all convs but the first → separable "
+                                     "ACDC (riffle), attention transfer from wrn16_2", 15,
+                                     "all_but_first", _CPU, schedule="onecycle",
+                                     structured_decay="flat", teacher="wrn16_2",
+                                     source="E22 at the cpu profile's scale"),
     # the log, ResNet18 (E12–E15): SGD 0.1, momentum 0.9, wd 5e-4 everywhere, batch 128, crop+flip
     "resnet18": CifarRecipe(resnet18, "ResNet18, dense", 79, schedule="constant", log_accuracy=0.91,
                             source="E15's dense reference (≈91%); the log names no schedule: lr 0.1 "
@@ -252,6 +262,14 @@ def run(name: str, train_set: Dataset, test_set: Dataset, epochs: int | None = N
     return Run(name, seed, built.parameters, built.dense_parameters, history, built.model)
 
 
+def trained_teacher(name: str, weights: str | Path) -> nn.Module:
+    """Recipe ``name``'s network (no surgery is undone: it must be a dense recipe's) holding the
+    state_dict saved at ``weights``, in eval mode."""
+    model = build(name).model
+    model.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
+    return model.eval()
+
+
 def main(argv=None) -> None:
     """Train CIFAR-10 recipes into a checkpoint folder (each student's teacher first, unless its
     checkpoint is there); the CIFAR notebook with the same ``checkpoint_dir`` then reads them.
@@ -271,6 +289,9 @@ def main(argv=None) -> None:
     parser.add_argument("--data-name", default=None,
                         help='what outputs call the data instead of "CIFAR-10", e.g. "CIFAR-10 (JPEG copy)"')
     parser.add_argument("--checkpoint-dir", required=True)
+    parser.add_argument("--teacher-weights", default=None, metavar="PATH",
+                        help="a trained teacher's state_dict (e.g. results/cifar/wrn16_2-s0-weights.pt) "
+                             "for the students, instead of training their teacher recipe")
     parser.add_argument("--threads", type=count(1), default=None, help="torch CPU threads")
     parser.add_argument("--amp", action="store_true", help="train under bfloat16 autocast")
     args = parser.parse_args(argv)
@@ -283,8 +304,11 @@ def main(argv=None) -> None:
         splits = [replace(split, name=split.name.replace("CIFAR-10", args.data_name, 1)) for split in splits]
     train_set, test_set = splits[0].first(args.train_images), splits[1].first(args.test_images)
     for name, seed in args.runs:
-        result = run(name, train_set, test_set, args.epochs, seed,
-                     checkpoint_dir=args.checkpoint_dir, progress=False, amp=args.amp)
+        teacher = None
+        if args.teacher_weights and CIFAR_RECIPES[name].teacher:
+            teacher = trained_teacher(CIFAR_RECIPES[name].teacher, args.teacher_weights)
+        result = run(name, train_set, test_set, args.epochs, seed, checkpoint_dir=args.checkpoint_dir,
+                     teacher=teacher, progress=False, amp=args.amp)
         final = result.history.final
         if distributed.is_main():
             print(f"{name} seed {seed} on {train_set.name}: test accuracy "
