@@ -177,6 +177,11 @@ class StructuredLinear(nn.Module):
         offset = self._images(identity=False)[0]
         return (offset if self.bias is None else offset + self.bias).to(self.dtype)
 
+    def weight_and_bias(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(effective_weight(), effective_bias())`` from one pass of the map."""
+        weight, offset = self._weight_and_offset()
+        return weight, offset if self.bias is None else offset + self.bias.to(offset.dtype)
+
     def to_linear(self) -> nn.Linear:
         """An ``nn.Linear(in_features, out_features)`` computing the same map, with the effective
         weight and bias, in the layer's dtype and on its device (a copy: no gradient links it)."""

@@ -1,16 +1,18 @@
 """Separable ACDC convolution: a full-rank depthwise k×k convolution, then a linear stack of ACDC
 layers over channels acting as the 1×1 convolution.
 
-Two forms compute the same map: ``"fft"`` runs the stack on every pixel's channel vector (the
+Three forms compute the same map: ``"fft"`` runs the stack on every pixel's channel vector (the
 depthwise output is made channels-last, so the channel vectors are rows without another copy);
 ``"collapsed"`` multiplies the stack out into one ``(out, in)`` weight and runs one 1×1
-convolution. ``"auto"`` trains in the FFT form and, at inference, takes whichever
-:func:`acdc_core.flops.pointwise_cost` says is cheaper for the input at hand.
+convolution after the depthwise one; ``"full"`` multiplies the whole layer out into one dense
+k×k weight and runs one convolution. The weights are multiplied out differentiably on every call,
+so all three train. ``"auto"`` takes, per call, the fastest for the input at hand by the rule of
+:mod:`acdc_core.forms`, counting the backward when gradients are enabled.
 
 Under autocast the depthwise convolution runs in bfloat16 as any ``nn.Conv2d`` does; the FFT form's
 stack then computes in float32 and returns float32 (the FFT policy of
-:class:`~acdc_core.base.StructuredLinear`), while the collapsed form's 1×1 convolution follows the
-convolution policy and returns bfloat16. Outside autocast both return the parameters' dtype.
+:class:`~acdc_core.base.StructuredLinear`), while the collapsed and full forms' convolutions follow
+the convolution policy and return bfloat16. Outside autocast both return the parameters' dtype.
 
 E-numbers (E12, E15, ...) name the log's experiments, described in docs/experiments.md.
 """
@@ -23,10 +25,10 @@ from torch.utils.checkpoint import checkpoint as activation_checkpoint
 
 from .checks import check_bool, check_choice, check_float_tensor, check_int_pair, check_positive_int
 from .base import parameter_count
-from .flops import pointwise_cost, stack_mult_adds
+from .forms import conv_forms, fastest
 from .stack import StackedACDC
 
-FORMS = ("auto", "fft", "collapsed")
+FORMS = ("auto", "fft", "collapsed", "full")
 
 
 class SeparableACDCConv2d(nn.Module):
@@ -40,7 +42,7 @@ class SeparableACDCConv2d(nn.Module):
         n_layers: ACDC layers in the pointwise stack (exactly this many).
         bias: a bias on the output (the stack's last layer carries it; the ``"linear"`` width
             adapters have their own either way).
-        form: ``"auto"``, ``"fft"`` or ``"collapsed"`` (see the module docstring).
+        form: ``"auto"``, ``"fft"``, ``"collapsed"`` or ``"full"`` (see the module docstring).
         checkpoint: recompute the stack in backward instead of keeping its activations
             (``torch.utils.checkpoint``), for memory.
         shuffle, parameterisation, init, sigma, seed: passed to :class:`StackedACDC`.
@@ -77,7 +79,7 @@ class SeparableACDCConv2d(nn.Module):
         self.pointwise = StackedACDC(in_channels, out_channels, n_layers, shuffle=shuffle,
                                      bias=bias, bias_placement="last", grow=grow, shrink=shrink,
                                      parameterisation=parameterisation, init=init, sigma=sigma,
-                                     seed=seed, **factory)
+                                     seed=seed, form="fft", **factory)
 
     @property
     def kernel_size(self) -> tuple[int, int]:
@@ -104,10 +106,17 @@ class SeparableACDCConv2d(nn.Module):
         if x.ndim != 4 or x.shape[1] != self.in_channels:
             raise ValueError(f"SeparableACDCConv2d({self.in_channels}, {self.out_channels}) expects "
                              f"input (N, {self.in_channels}, H, W), got {tuple(x.shape)}")
-        h = self.depthwise(x)
-        if self.chosen_form(h) == "collapsed":
-            weight, bias = self.collapsed_weight()
-            return F.conv2d(h, weight[:, :, None, None], bias)
+        form = self.chosen_form(x)
+        if form == "fft":
+            return self._fft_form(self.depthwise(x))
+        weight, bias = self.collapsed_weight()
+        if form == "full":
+            return F.conv2d(x, self._multiplied_out(weight), bias, self.stride, self.padding,
+                            self.dilation)
+        return F.conv2d(self.depthwise(x), weight[:, :, None, None], bias)
+
+    def _fft_form(self, h: torch.Tensor) -> torch.Tensor:
+        """The stack on every pixel of the depthwise output ``h`` (N, in_channels, H', W')."""
         rows = h.contiguous(memory_format=torch.channels_last).permute(0, 2, 3, 1)  # a view
         if self.checkpoint and torch.is_grad_enabled():
             out = activation_checkpoint(self.pointwise, rows, use_reentrant=False)
@@ -115,27 +124,40 @@ class SeparableACDCConv2d(nn.Module):
             out = self.pointwise(rows)
         return out.permute(0, 3, 1, 2)
 
-    def chosen_form(self, h: torch.Tensor) -> str:
-        """The form used for depthwise output ``h`` (N, in_channels, H', W'): ``form`` unless
-        ``"auto"``; auto is FFT when gradients flow, else the cheaper for this call by
-        :func:`~acdc_core.flops.pointwise_cost` (collapsing counted, as it is redone every call)."""
+    def chosen_form(self, x: torch.Tensor) -> str:
+        """The form a call on ``x`` (N, in_channels, H, W) runs in: ``form`` unless ``"auto"``,
+        which takes :func:`~acdc_core.forms.fastest` of :func:`~acdc_core.forms.conv_forms` for
+        the call's output pixels, counting the backward when gradients are enabled."""
         if self.form != "auto":
             return self.form
-        if torch.is_grad_enabled() and self.training:
-            return "fft"
-        pixels = h.shape[0] * h.shape[2] * h.shape[3]
-        cost = pointwise_cost(self.in_channels, self.out_channels, pixels, stack_mult_adds(self.pointwise))
-        return cost.cheaper
+        height, width = self.output_size(x.shape[-2:])
+        works = conv_forms(self, x.shape[0] * height * width)
+        return fastest(works, x.device, torch.is_grad_enabled())
+
+    def output_size(self, size) -> tuple[int, int]:
+        """The output's (H', W') for an input of spatial size ``size`` (H, W)."""
+        padding = self.padding
+        if padding == "valid":
+            padding = (0, 0)
+        elif padding == "same":
+            return tuple(size)
+        return tuple((s + 2 * p - d * (k - 1) - 1) // st + 1 for s, p, d, k, st in
+                     zip(size, padding, self.dilation, self.kernel_size, self.stride))
 
     def collapsed_weight(self) -> tuple[torch.Tensor, torch.Tensor]:
         """The stack as one pointwise map: weight ``(out_channels, in_channels)`` and bias
-        ``(out_channels,)`` (zero without ``bias`` unless a linear adapter brings its own)."""
-        return self.pointwise.effective_weight(), self.pointwise.effective_bias()
+        ``(out_channels,)`` (zero without ``bias`` unless a linear adapter brings its own), from
+        one pass of the stack."""
+        return self.pointwise.weight_and_bias()
 
     def full_weight(self) -> torch.Tensor:
         """The equivalent dense convolution weight ``(out_channels, in_channels, kh, kw)``:
-        pointwise ∘ depthwise as one ``nn.Conv2d`` (same stride, padding, dilation)."""
-        weight, _ = self.collapsed_weight()
+        pointwise ∘ depthwise as one ``nn.Conv2d`` (same stride, padding, dilation; bias
+        :meth:`collapsed_weight`'s)."""
+        return self._multiplied_out(self.collapsed_weight()[0])
+
+    def _multiplied_out(self, weight: torch.Tensor) -> torch.Tensor:
+        """The pointwise ``weight`` (out, in) after the depthwise filters: (out, in, kh, kw)."""
         return weight[:, :, None, None] * self.depthwise.weight[:, 0][None]
 
     def extra_repr(self) -> str:

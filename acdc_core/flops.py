@@ -27,14 +27,12 @@ Per length-n vector (log = log2):
 Shuffles, gathers and the bias are data movement or single additions and are not counted, as
 ``FlopCounterMode`` counts no elementwise operation anywhere (nor BatchNorm, nor ReLU).
 
-The form of a separable convolution's 1×1 stack (:func:`pointwise_cost`) is chosen by these counts:
-:class:`~acdc_core.SeparableACDCConv2d` with ``form="auto"`` and the cost tables of the lab both
-call it, so they cannot disagree.
+These counts, weighted by a device's measured speeds, choose the form each structured layer
+computes in (:mod:`acdc_core.forms`).
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import torch
 from torch.utils.flop_counter import register_flop_formula
@@ -82,35 +80,6 @@ def stack_mult_adds(stack) -> float:
     adapters = sum(m.in_features * m.out_features
                    for m in (stack.grow_linear, stack.shrink_linear) if m is not None)
     return blocks * acdc_mult_adds(stack.block_size, stack.n_layers) + adapters
-
-
-@dataclass(frozen=True)
-class PointwiseCost:
-    """MA of one forward call of a separable convolution's 1×1 stack in each form."""
-    fft: float
-    collapsed: float
-
-    @property
-    def cheaper(self) -> str:
-        """``"collapsed"`` when it costs strictly fewer MA, else ``"fft"``."""
-        return "collapsed" if self.collapsed < self.fft else "fft"
-
-
-def pointwise_cost(in_channels: int, out_channels: int, pixels: int, stack_row: float) -> PointwiseCost:
-    """The 1×1 stack of a separable convolution priced in both forms, for one forward call.
-
-    Args:
-        in_channels, out_channels: channels into and out of the stack.
-        pixels: channel vectors in the call (batch × output height × output width).
-        stack_row: MA of the stack on one channel vector (:func:`stack_mult_adds`).
-
-    The FFT form runs the stack on every pixel: ``pixels · stack_row``. The collapsed form is one
-    dense 1×1, ``pixels · in · out``, plus collapsing the stack, which the layer does on every call:
-    the stack runs on ``in_channels + 2`` rows (the identity, and a zero row twice, for the bias
-    on its own and inside the weight).
-    """
-    return PointwiseCost(fft=pixels * stack_row,
-                         collapsed=pixels * in_channels * out_channels + (in_channels + 2) * stack_row)
 
 
 def _rows(shape) -> int:

@@ -18,12 +18,14 @@ from .acdc import ACDC
 from .base import StructuredLinear
 from .checks import check_bool, check_choice, check_int, check_positive_int
 from .dct import from_makhoul
+from .forms import fastest, linear_forms
 from .fused import kernel_stack, stack_kernel_for
 from .shuffle import SHUFFLES, inverse, permute, shuffle_index
 
 GROW = ("linear", "repeat")
 SHRINK = ("linear", "truncate", "sum")
 BIAS_PLACEMENTS = ("every", "last")
+FORMS = ("auto", "fft", "collapsed")
 
 
 class StackedACDC(StructuredLinear):
@@ -53,6 +55,9 @@ class StackedACDC(StructuredLinear):
             features into power-of-two blocks so every DCT had a power-of-two length), padding the
             width with zeros to a multiple of it. E1's ``groups=8`` at 784 is ``block_size=128``.
         seed: seed of the random permutations.
+        form: ``"fft"`` (the layers on every row), ``"collapsed"`` (a linear stack multiplied out,
+            differentiably, into one weight each call, then one matrix product) or ``"auto"``
+            (default: per call, the faster of the two by the rule of :mod:`acdc_core.forms`).
         order, parameterisation, init, sigma, diagonal_bias: passed to every :class:`ACDC`.
 
     Shape:
@@ -63,18 +68,23 @@ class StackedACDC(StructuredLinear):
                  shuffle_last: bool = False, relu: bool = False, batchnorm: bool = False,
                  bias: bool = True, bias_placement: str = "every", grow: str = "linear",
                  shrink: str = "linear",
-                 block_size: int | None = None, seed: int = 0, order: str = "dct_first",
+                 block_size: int | None = None, seed: int = 0, form: str = "auto",
+                 order: str = "dct_first",
                  parameterisation: str = "original", init: str = "normal", sigma: float = 1e-2,
                  diagonal_bias: bool = False, device=None, dtype=None):
         super().__init__(in_features, out_features, bias=False, device=device, dtype=dtype)
         _check_options(in_features, out_features, n_layers, shuffle, shuffle_last, relu, batchnorm,
                        bias, bias_placement, grow, shrink, block_size, seed)
+        check_choice("form", form, FORMS)
+        if form == "collapsed" and relu:
+            raise ValueError("form='collapsed' needs a linear stack, but relu=True puts ReLU between "
+                             "the layers; use form='fft' or 'auto'")
         width = max(in_features, out_features)
         block = block_size or width
         self.n_layers, self.width, self.padded_width, self.block_size = (
             n_layers, width, -(-width // block) * block, block)
         self.shuffle, self.shuffle_last, self.relu, self.batchnorm = shuffle, shuffle_last, relu, batchnorm
-        self.grow, self.shrink, self.seed = grow, shrink, seed
+        self.grow, self.shrink, self.seed, self.form = grow, shrink, seed, form
         self.has_bias, self.bias_placement = bias, bias_placement
         factory = {"device": device, "dtype": dtype}
         self.layers = nn.ModuleList(
@@ -106,6 +116,29 @@ class StackedACDC(StructuredLinear):
         return [getattr(self, f"shuffle_{i}") for i in range(count)]
 
     def structured_map(self, x: torch.Tensor) -> torch.Tensor:
+        if self.chosen_form(x) == "collapsed":
+            weight, offset = self._weight_and_offset()
+            return F.linear(x, weight, offset)
+        return self._fft_map(x)
+
+    def _affine_map(self, x: torch.Tensor) -> torch.Tensor:
+        return self._fft_map(x)  # the collapsed form is built from this, so never through it
+
+    def chosen_form(self, x: torch.Tensor) -> str:
+        """The form a call on ``x`` (*, in_features) runs in: ``form`` unless ``"auto"``, which
+        takes :func:`~acdc_core.forms.fastest` of :func:`~acdc_core.forms.linear_forms` for
+        ``x``'s rows, counting the backward when gradients are enabled."""
+        if self.form != "auto":
+            return self.form
+        return fastest(linear_forms(self, x.numel() // self.in_features), x.device,
+                       torch.is_grad_enabled())
+
+    def is_linear(self) -> bool:
+        """Whether the stack is a linear map now: no ReLU, and BatchNorm (if any) in eval mode."""
+        return not self.relu and not (self.batchnorm and self.training)
+
+    def _fft_map(self, x: torch.Tensor) -> torch.Tensor:
+        """The stack's layers on every row of ``x`` (*, in_features)."""
         h = self._widen(x.reshape(-1, self.in_features))
         if all(layer.fused and layer.impl == "fft" for layer in self.layers):
             h = self._fused_forward(h)
@@ -201,6 +234,7 @@ class StackedACDC(StructuredLinear):
                    "bias_placement": (self.bias_placement, "every"),
                    "grow": (self.grow, "linear"), "shrink": (self.shrink, "linear"),
                    "block_size": (self.block_size, self.width), "seed": (self.seed, 0),
+                   "form": (self.form, "auto"),
                    "order": (layer.order, "dct_first"),
                    "parameterisation": (layer.parameterisation, "original"),
                    "init": (layer.init, "normal"), "sigma": (layer.sigma, 1e-2),

@@ -1,6 +1,7 @@
-"""Per-layer cost tables: a hand count of a small network, the form rule by hand and against the
-separable layer's own choice, totals against the parameters and against FlopCounterMode, and
-switching a model to the cheaper forms without changing its output."""
+"""Per-layer cost tables: a hand count of a small network, the form rule against the separable
+layer's own choice, totals against the parameters and against FlopCounterMode, and switching a
+model to the cheaper forms without changing its output. The rule runs at fixed speeds here (the
+CPU's of a past calibration), so the forms chosen do not move with the constants."""
 import math
 
 import pytest
@@ -9,10 +10,17 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from acdc_core import ACDC, SeparableACDCConv2d, StackedACDC
+from acdc_core import ACDC, SeparableACDCConv2d, StackedACDC, forms
 from acdc_core.lab.analysis.costs import crossover_width, layer_costs, totals, use_cheaper_forms
 from acdc_core.lab.analysis.cifar import build
-from acdc_core.flops import pointwise_cost, stack_mult_adds
+
+
+@pytest.fixture(autouse=True)
+def fixed_speed():
+    forms.set_speed("cpu", False, forms.Speed(matmul=3e-11, conv=1e-11, depthwise=5e-11,
+                                              fused=6e-11, composed=1.5e-10, calls=8e-5))
+    yield
+    forms.set_speed("cpu", False, None)
 
 
 def small_network():
@@ -30,10 +38,11 @@ def test_a_small_network_by_hand():
     # conv 3->8, 3x3, 4x4 output: 16 pixels x 8 out x 27
     assert by_name["0"].mult_adds == 16 * 8 * 27 and by_name["0"].parameters == 8 * 27
     # separable 8->16, stride 2: 2x2 output pixels; depthwise 8 x 9 per pixel; the stack at width
-    # 16 costs 2 x (4 x 16 + 5 x 16 x 4) per row, and collapsing it runs 8 + 2 rows through it
+    # 16 costs 2 x (4 x 16 + 5 x 16 x 4) per row, and multiplying it out runs 8 + 1 rows through
+    # it; its dense form is the collapsed one (depthwise, then a 1x1 convolution), not the full 3x3
     sep, stack_row = by_name["3"], 2 * (4 * 16 + 5 * 16 * 4)
     assert sep.fft == 4 * (8 * 9 + stack_row)
-    assert sep.dense == 4 * (8 * 9 + 8 * 16) + 10 * stack_row and sep.form == "fft"
+    assert sep.dense == 4 * (8 * 9 + 8 * 16) + 9 * stack_row and sep.form == "fft"
     assert sep.parameters == 8 * 9 + 2 * 2 * 16
     assert by_name["5"].mult_adds == 64 * 32 and by_name["8"].mult_adds == 32 * 10
     stack = by_name["7"]
@@ -42,23 +51,7 @@ def test_a_small_network_by_hand():
     assert [c.name for c in costs] == ["0", "3", "5", "7", "8", "other"]  # nothing inside a unit twice
 
 
-def pointwise_by_hand(channels, pixels):
-    """A 2-layer stack at ``channels`` in and out, written out: (MA in FFT form, MA collapsed)."""
-    row = 2 * (4 * channels + 5 * channels * math.log2(channels))
-    return pixels * row, pixels * channels ** 2 + (channels + 2) * row
-
-
-@pytest.mark.parametrize("side, form", [(5, "fft"), (6, "collapsed")])
-def test_the_form_rule_by_hand(side, form):
-    """16 channels, 2 layers: 768 MA per pixel in FFT form against 256 collapsed plus 18 × 768 for
-    collapsing, so the collapsed form pays from 28 pixels on."""
-    fft, collapsed = pointwise_by_hand(16, side * side)
-    cost = pointwise_cost(16, 16, side * side, stack_mult_adds(StackedACDC(16, 16, 2)))
-    assert (cost.fft, cost.collapsed) == (fft, collapsed) and cost.cheaper == form
-
-
-# 1 to 128 pixels; the shapes below turn to the collapsed form from 28, 12, 22 and 20 pixels on, and
-# the counts just under those are here too
+# 1 to 128 pixels
 INPUTS = [(1, 1, 1), (1, 2, 5), (1, 1, 11), (1, 3, 6), (1, 4, 5), (1, 5, 5), (1, 6, 6), (2, 4, 4),
           (2, 8, 8)]
 GRID = [dict(cin=16, cout=16), dict(cin=8, cout=16, grow="linear"), dict(cin=16, cout=8, shrink="linear"),
@@ -68,23 +61,23 @@ GRID = [dict(cin=16, cout=16), dict(cin=8, cout=16, grow="linear"), dict(cin=16,
 @pytest.mark.parametrize("shape", GRID, ids=str)
 def test_auto_form_and_the_cost_table_agree_and_flop_counter_mode_counts_the_table(shape):
     """On every input size the layer's own choice is the table's, and the FLOPs of the call it then
-    makes are twice the table's MA; across the sizes both forms are chosen."""
+    makes are twice the table's MA; across the sizes more than one form is chosen."""
     torch.manual_seed(0)
     cin, cout = shape.pop("cin"), shape.pop("cout")
     conv = SeparableACDCConv2d(cin, cout, 3, padding=1, n_layers=2, **shape).double().eval()
-    forms = set()
+    chosen_forms = set()
     for batch, height, width in INPUTS:
         x = torch.randn(batch, cin, height, width, dtype=torch.float64)
         cost = layer_costs(conv, x)[0]
         with torch.no_grad():
-            chosen = conv.chosen_form(conv.depthwise(x))
+            chosen = conv.chosen_form(x)
             with FlopCounterMode(display=False) as mode:
                 conv(x)
-        assert {"fft": "fft", "collapsed": "dense"}[chosen] == cost.form, x.shape
+        assert chosen == cost.form, x.shape
         # the counter rounds each operator call to whole FLOPs: at most 6 ACDC calls here
         assert mode.get_total_flops() == pytest.approx(2 * cost.mult_adds, abs=3), x.shape
-        forms.add(chosen)
-    assert forms == {"fft", "collapsed"}
+        chosen_forms.add(chosen)
+    assert len(chosen_forms) > 1
 
 
 @pytest.mark.parametrize("name", ["e23_scratch", "e15", "quick_scratch"])
@@ -109,7 +102,7 @@ def test_switching_to_the_cheaper_forms_keeps_the_output_and_the_counted_cost():
     before = model(x)
     chosen = totals(layer_costs(model, x))
     records = use_cheaper_forms(model, x)
-    assert {r["layer"]: r["form"] for r in records} == {"3": "dense", "7": "dense"}
+    assert {r["layer"]: r["form"] for r in records} == {"3": "collapsed", "7": "dense"}
     assert model[3].form == "collapsed" and type(model[7]) is nn.Linear
     assert torch.allclose(model(x), before)
     with FlopCounterMode(display=False) as mode, torch.no_grad():

@@ -9,11 +9,12 @@ FLOPs = 2 × MA. Counted units are ``nn.Linear``, ``nn.Conv2d``, :class:`~acdc_c
 ``FlopCounterMode``. Their parameters are one "other" row, so the parameter total is every
 parameter of the model.
 
-The dense form of a layer multiplies by its collapsed weight. A separable convolution collapses its
-stack on every call, so its dense form counts that too, and its form is the one
-:func:`acdc_core.flops.pointwise_cost` chooses, as ``form="auto"`` does. An ACDC layer caches its
-collapsed weight and a linear stack is replaced by an ``nn.Linear`` once
-(:func:`use_cheaper_forms`), so theirs is not counted per call.
+The dense form of a layer multiplies by its collapsed weight. A separable convolution multiplies
+its stack out on every call, so its dense form counts that too; it is the ``"collapsed"`` or the
+``"full"`` form (:mod:`acdc_core.conv`), whichever the rule of :mod:`acdc_core.forms` finds faster.
+An ACDC layer caches its collapsed weight and a linear stack is replaced by an ``nn.Linear`` once
+(:func:`use_cheaper_forms`), so theirs is not counted per call. Every layer's form is the one that
+rule chooses for inference on the example's device, as ``form="auto"`` does.
 """
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from ...acdc import ACDC
 from ...conv import SeparableACDCConv2d
 from ...base import parameter_count
-from ...flops import acdc_mult_adds, pointwise_cost, stack_mult_adds
+from ...flops import acdc_mult_adds
+from ...forms import Work, conv_forms, fastest, stack_work
 from ...stack import StackedACDC
 from ...checks import check_choice, check_positive_int
 
@@ -38,8 +40,9 @@ FORCE = (None, "fft", "dense")
 @dataclass
 class LayerCost:
     """One counted layer (``name`` "" for the model itself): ``fft`` and ``dense`` are its MA per
-    forward pass of the whole input in each form (equal for dense layers), ``form`` the one
-    counted (``"dense"`` for dense layers)."""
+    forward pass of the whole input in the FFT form and the dense one (equal for dense layers),
+    ``form`` the one counted: ``"fft"``, or ``"dense"`` (a separable convolution's dense forms are
+    ``"collapsed"`` and ``"full"``)."""
     name: str
     kind: str
     parameters: int
@@ -63,17 +66,15 @@ def _is_linear(stack: StackedACDC) -> bool:
 
 
 def _separable_cost(name: str, module: SeparableACDCConv2d, y: torch.Tensor, force) -> LayerCost:
-    """The depthwise k×k on every output pixel of ``y``, then the 1×1 stack priced by
-    :func:`~acdc_core.flops.pointwise_cost` in the form it chooses (or ``force``)."""
+    """The layer on every output pixel of ``y`` in its forms (:func:`~acdc_core.forms.conv_forms`);
+    its form the rule's (or ``force``; ``"dense"`` takes the faster of its two dense forms)."""
     kh, kw = module.kernel_size
-    pixels = y.shape[0] * y.shape[2] * y.shape[3]
-    depthwise = pixels * module.in_channels * kh * kw
-    pointwise = pointwise_cost(module.in_channels, module.out_channels, pixels,
-                               stack_mult_adds(module.pointwise))
+    works = conv_forms(module, y.shape[0] * y.shape[2] * y.shape[3])
+    dense_form = fastest({f: works[f] for f in ("collapsed", "full")}, y.device, training=False)
+    form = {"fft": "fft", "dense": dense_form, None: fastest(works, y.device, training=False)}[force]
     kind = f"separable ACDC {kh}×{kw}, {module.pointwise.n_layers} layers"
-    cheaper = "dense" if pointwise.cheaper == "collapsed" else "fft"
-    return LayerCost(name, kind, parameter_count(module), depthwise + pointwise.fft,
-                     depthwise + pointwise.collapsed, force or cheaper)
+    return LayerCost(name, kind, parameter_count(module), works["fft"].mult_adds,
+                     works[dense_form if form == "fft" else form].mult_adds, form)
 
 
 def _cost(name: str, module: nn.Module, x: torch.Tensor, y: torch.Tensor, force) -> LayerCost:
@@ -90,17 +91,18 @@ def _cost(name: str, module: nn.Module, x: torch.Tensor, y: torch.Tensor, force)
         return _separable_cost(name, module, y, force)
     rows = math.prod(x.shape[:-1])
     if isinstance(module, StackedACDC):
-        fft = rows * stack_mult_adds(module)
-        dense = rows * module.in_features * module.out_features if _is_linear(module) else math.inf
+        fft = stack_work(module, rows)
         kind = f"StackedACDC, {module.n_layers} layers" + ("" if _is_linear(module) else " (nonlinear)")
     else:  # ACDC
-        fft = rows * (module.features // module.block_size) * acdc_mult_adds(module.block_size)
-        dense = rows * module.features ** 2
+        blocks = module.features // module.block_size
+        fft = Work(fused=rows * blocks * acdc_mult_adds(module.block_size), calls=1)
         kind = "ACDC"
-    form = force or ("dense" if dense < fft else "fft")
-    if form == "dense" and math.isinf(dense):
-        form = "fft"  # a nonlinear stack has no dense form
-    return LayerCost(name, kind, params, fft, dense, form)
+    works = {"fft": fft}
+    if not isinstance(module, StackedACDC) or _is_linear(module):  # a nonlinear stack has no dense form
+        works["dense"] = Work(matmul=rows * module.in_features * module.out_features)
+    form = "dense" if force == "dense" and "dense" in works else force or fastest(works, x.device, training=False)
+    return LayerCost(name, kind, params, fft.mult_adds,
+                     works["dense"].mult_adds if "dense" in works else math.inf, form)
 
 
 def layer_costs(model: nn.Module, example: torch.Tensor, force: str | None = None) -> list[LayerCost]:
@@ -192,7 +194,7 @@ def log_convention_extras(model: nn.Module, example: torch.Tensor) -> dict:
 
 def use_cheaper_forms(model: nn.Module, example: torch.Tensor) -> list[dict]:
     """Switch every structured layer of ``model`` to the form :func:`layer_costs` chooses for
-    ``example``: a separable conv's ``form`` (``"collapsed"`` or ``"fft"``), an ACDC layer's
+    ``example``: a separable conv's ``form`` (``"fft"``, ``"collapsed"`` or ``"full"``), an ACDC layer's
     ``impl`` (``"dense"`` or ``"fft"``); a linear stack whose dense form is cheaper is replaced
     by an ``nn.Linear`` holding its collapsed weight (an inference copy: its diagonals are gone).
     Returns one record per structured layer: name, form."""
@@ -202,7 +204,7 @@ def use_cheaper_forms(model: nn.Module, example: torch.Tensor) -> list[dict]:
             continue
         module = model.get_submodule(cost.name)
         if isinstance(module, SeparableACDCConv2d):
-            module.form = "collapsed" if cost.form == "dense" else "fft"
+            module.form = cost.form
         elif isinstance(module, ACDC):
             module.impl = cost.form
         elif cost.form == "dense":  # a linear StackedACDC
