@@ -120,18 +120,24 @@ class ACDC(StructuredLinear):
     def _affine_map(self, x: torch.Tensor) -> torch.Tensor:
         return self._fft_map(x)  # the dense mode is built from this, so never through it
 
+    def _biased_map(self, x: torch.Tensor) -> torch.Tensor:
+        if self.impl == "fft" and self.fused:  # the fused core adds every bias in its last pass
+            return self._fft_map(x, self.folded_bias())
+        return super()._biased_map(x)
+
     def _blocks(self, t: torch.Tensor) -> torch.Tensor:
         """(*, features) -> (*, blocks, block_size); no extra dimension for a single block."""
         if self.block_size == self.features:
             return t
         return t.reshape(*t.shape[:-1], self.features // self.block_size, self.block_size)
 
-    def _fft_map(self, x: torch.Tensor) -> torch.Tensor:
-        """The layer without its output bias, by fast transforms."""
+    def _fft_map(self, x: torch.Tensor, offset: torch.Tensor | None = None) -> torch.Tensor:
+        """The layer without its output bias, by fast transforms; the fused core adds ``offset``
+        (features,) instead of the diagonal biases' offset when given (it includes them)."""
         if not self.fused:
             return self._composed_map(x)
         v = permute(x.reshape(-1, self.features), self._makhoul, self._unmakhoul)
-        r = self._makhoul_pass(v, self._diagonal_offset())
+        r = self._makhoul_pass(v, self._diagonal_offset() if offset is None else offset)
         y = from_makhoul(r) if self.block_size == self.features else \
             permute(r, self._unmakhoul, self._makhoul)
         return y.reshape(x.shape)

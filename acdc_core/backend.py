@@ -1,7 +1,10 @@
 """Which implementation runs the fused ACDC pass: ``"auto"`` (the Triton kernel on CUDA for the
 shapes it supports and where it was measured faster, torch.fft otherwise), ``"torch"`` or
-``"triton"`` (forced; on the CPU only under ``TRITON_INTERPRET=1``). The default is
-``$ACDC_BACKEND`` when set, else ``"auto"``. Triton is optional (the ``gpu`` extra)."""
+``"triton"`` (forced; on the CPU only under ``TRITON_INTERPRET=1``), or ``"compiled"`` (the
+real-arithmetic pass of :mod:`acdc_core.compiled_core` compiled by ``torch.compile``; opt-in, as on
+a CPU it was not faster than torch.fft's eager pass once the backward is counted, see
+``benchmarks/compile_core.py``). The default is ``$ACDC_BACKEND`` when set, else ``"auto"``.
+Triton is optional (the ``gpu`` extra)."""
 from __future__ import annotations
 
 import contextlib
@@ -12,7 +15,7 @@ import torch
 
 from .checks import check_choice
 
-BACKENDS = ("auto", "torch", "triton")
+BACKENDS = ("auto", "torch", "triton", "compiled")
 
 # "auto" runs the kernel on at most this many elements per call: on an H200 (benchmarks/results/
 # gpu-acdc-h200.md) it beat torch.fft in every row at 1024 × 1024 and 1024 × 4096, came out even
@@ -44,10 +47,16 @@ def triton_available() -> bool:
     return importlib.util.find_spec("triton") is not None
 
 
+def compiling() -> bool:
+    """Whether the ``"compiled"`` backend is chosen."""
+    return _current[0] == "compiled"
+
+
 def kernel_for(v: torch.Tensor):
-    """The Triton kernel module when it should run on rows ``v``, else None (torch.fft)."""
+    """The Triton kernel module when it should run on rows ``v``, else None (torch.fft or the
+    compiled pass)."""
     name = _current[0]
-    if name == "torch" or (name == "auto" and not (v.is_cuda and triton_available()
+    if name in ("torch", "compiled") or (name == "auto" and not (v.is_cuda and triton_available()
                                                    and v.numel() <= AUTO_MAX_ELEMENTS)):
         return None
     if not triton_available():

@@ -85,9 +85,14 @@ class StructuredLinear(nn.Module):
         check_features(self.label, x, self.in_features)
         own, compute = self.dtype, self.compute_dtype(x)
         with self.computing_in(compute, x.device):
-            y = self.structured_map(x.to(compute))
-            y = y if self.bias is None else y + self.bias
+            y = self._biased_map(x.to(compute))
         return y if autocasting(x.device) else y.to(own)
+
+    def _biased_map(self, x: torch.Tensor) -> torch.Tensor:
+        """:meth:`structured_map` plus the output bias. A layer that can add the bias inside its
+        map (saving a pass) overrides this."""
+        y = self.structured_map(x)
+        return y if self.bias is None else y + self.bias
 
     def compute_dtype(self, x: torch.Tensor) -> torch.dtype:
         """The dtype :meth:`structured_map` runs in for input ``x``: float64 for float64

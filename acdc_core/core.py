@@ -30,11 +30,12 @@ def _frequency_constants(n: int, dtype: torch.dtype, device: torch.device):
         kappa2.to(dtype=dtype, device=device)
 
 
-def _rotate(spectrum: torch.Tensor, n: int) -> torch.Tensor:
-    """``W ⊙ V``: its real parts are the DCT-II coefficients ``c[k]`` and its imaginary parts
-    ``-c[n-k]``, each up to the scale κ_k = sqrt(kappa2[k])."""
+def _rotate_(spectrum: torch.Tensor, n: int) -> torch.Tensor:
+    """``W ⊙ V``, in place: its real parts are the DCT-II coefficients ``c[k]`` and its imaginary
+    parts ``-c[n-k]``, each up to the scale κ_k = sqrt(kappa2[k]). (In place, as every pass
+    writing fresh memory pays for its pages where freed memory goes back to the system.)"""
     twiddle, _, _, _ = _frequency_constants(n, spectrum.real.dtype, spectrum.device)
-    return spectrum * twiddle
+    return spectrum.mul_(twiddle)
 
 
 def scale_pairs(d: torch.Tensor) -> torch.Tensor:
@@ -45,12 +46,12 @@ def scale_pairs(d: torch.Tensor) -> torch.Tensor:
     return torch.stack([d[..., : n // 2 + 1], d[..., mirror]], -1)
 
 
-def _scale_and_unrotate(rotated: torch.Tensor, pairs: torch.Tensor, n: int) -> torch.Tensor:
-    """``conj(W) ⊙ (d[k] Re + i d[n-k] Im)`` of a rotated spectrum: the spectrum of
+def _scale_and_unrotate_(rotated: torch.Tensor, pairs: torch.Tensor, n: int) -> torch.Tensor:
+    """``conj(W) ⊙ (d[k] Re + i d[n-k] Im)`` of a rotated spectrum, in place: the spectrum of
     ``C⁻¹ diag(d) C`` applied to the rows (the orthonormal scales cancel into irfft's 1/n)."""
     _, unrotate, _, _ = _frequency_constants(n, pairs.dtype, pairs.device)
-    scaled = torch.view_as_complex(torch.view_as_real(rotated) * pairs)
-    return scaled.mul_(unrotate)
+    torch.view_as_real(rotated).mul_(pairs)
+    return rotated.mul_(unrotate)
 
 
 def _diagonal_grad(rotated_grad: torch.Tensor, rotated: torch.Tensor, n: int) -> torch.Tensor:
@@ -84,8 +85,8 @@ def core_forward(v, a, pairs, bias):
     """``irfft(conj(W) ⊙ D(W ⊙ rfft(a ⊙ v))) + bias`` (see :class:`FFTCore` for the shapes);
     ``pairs`` is :func:`scale_pairs` of the diagonal d."""
     n = v.shape[-1]
-    rotated = _rotate(_rfft(v * a), n)
-    r = _irfft(_scale_and_unrotate(rotated, pairs, n), n)
+    rotated = _rotate_(_rfft(v * a), n)
+    r = _irfft(_scale_and_unrotate_(rotated, pairs, n), n)
     return r.add_(bias) if bias is not None else r
 
 
@@ -93,9 +94,9 @@ def core_backward(grad, v, a, pairs, need_d: bool):
     """``(w, grad_d)``: the same pass on the gradient (before the ``a`` scaling) and, when asked,
     the diagonal's gradient from the gradient's spectrum and the forward's, recomputed from v."""
     n = v.shape[-1]
-    rotated_grad = _rotate(_rfft(grad), n)
-    w = _irfft(_scale_and_unrotate(rotated_grad, pairs, n), n)
-    grad_d = _diagonal_grad(rotated_grad, _rotate(_rfft(v * a), n), n) if need_d else None
+    rotated_grad = _rotate_(_rfft(grad), n)
+    grad_d = _diagonal_grad(rotated_grad, _rotate_(_rfft(v * a), n), n) if need_d else None
+    w = _irfft(_scale_and_unrotate_(rotated_grad, pairs, n), n)
     return w, grad_d
 
 

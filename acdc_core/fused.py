@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
 from . import backend
+from .compiled_core import CompiledCore
 from .core import FFTCore
 from .dct import counted
 from .ops import core_op
@@ -90,10 +91,13 @@ def acdc_core(v: torch.Tensor, a: torch.Tensor, d: torch.Tensor, bias: torch.Ten
     """The fused layer on Makhoul-ordered input ``v`` (M, G, n) or (M, n): see
     :class:`~acdc_core.core.FFTCore`.
     Inside a dispatch mode, the operator ``acdc::acdc_core``; on CUDA for supported shapes (or when
-    forced, see :mod:`acdc_core.backend`), the Triton kernel."""
+    forced, see :mod:`acdc_core.backend`), the Triton kernel; with the ``"compiled"`` backend, the
+    compiled pass of :mod:`acdc_core.compiled_core`."""
     if counted():
         return core_op(v, a, d, bias)
     kernel = _kernel_for(v)
     if kernel is not None:
         return _KernelCore.apply(v, a, d, bias, kernel)
+    if backend.compiling() and v.numel():
+        return CompiledCore.apply(v, a, d, bias)
     return FFTCore.apply(v, a, d, bias)

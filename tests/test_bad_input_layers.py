@@ -190,7 +190,7 @@ CONV_CASES = [
     (lambda: SeparableACDCConv2d(4, 4, 3, seed=0.5), TypeError, "seed must be an int, got 0.5 (float)"),
     (lambda: SeparableACDCConv2d(4, 4, 3, sigma=float("-inf")), ValueError, "sigma must be finite and >= 0, got -inf"),
     (lambda: SeparableACDCConv2d(4, 4, 3, n_layers=0), ValueError, "n_layers must be a positive int, got 0"),
-    (lambda: SeparableACDCConv2d(4, 4, 3, form="dense"), ValueError, "form must be one of 'auto', 'fft', 'collapsed', got 'dense'"),
+    (lambda: SeparableACDCConv2d(4, 4, 3, form="dense"), ValueError, "form must be one of 'auto', 'fft', 'collapsed', 'full', got 'dense'"),
 ]
 STRUCTURED_CASES = [
     (lambda: AFDF(0), ValueError, "features must be a positive int, got 0"),
