@@ -44,6 +44,8 @@ bench: $(BENCH_STAMP)
 	$(PY) benchmarks/mnist_throughput.py
 	$(PY) benchmarks/conv_speed.py
 	$(PY) benchmarks/precision_speed.py
+	$(PY) benchmarks/compile_core.py
+	$(PY) benchmarks/form_choice.py
 
 # Re-execute every notebook in place: CPU, default parameters, no timing metadata.
 refresh: $(STAMP)

@@ -18,6 +18,7 @@ from collections import Counter
 from acdc_core.lab.bench import measure, retain_freed_memory, training_step
 from acdc_core.conv import SeparableACDCConv2d, replace_convolutions
 from acdc_core.lab.analysis.cifar import CIFAR_RECIPES
+from acdc_core.lab.analysis.costs import training_forms
 from acdc_core.lab.models.cifar import WideResNet
 
 
@@ -64,12 +65,7 @@ def network_steps(network, which, options, batch: int, device: str):
         model = WideResNet(*network).to(device)
         if name == "ACDC":
             replace_convolutions(model, which, **options)
-            layers = [m for m in model.modules() if isinstance(m, SeparableACDCConv2d)]
-            hooks = [m.register_forward_pre_hook(lambda m, args: forms.update([m.chosen_form(args[0])]))
-                     for m in layers]
-            model(x)
-            for hook in hooks:
-                hook.remove()
+            forms = Counter(training_forms(model, x).values())
         optimiser = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
         steps[name] = training_step(model, optimiser, x, labels)
     return steps, forms

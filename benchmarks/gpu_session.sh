@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One lent-GPU session for the Triton kernel (issue 9), run from the repository root with the
 # machine's own python3 (torch and triton preinstalled, nothing to fetch). Logs and JSON go to $OUT.
-#   bash benchmarks/gpu_session.sh [tests] [tune] [bench] [bench-tuned PRECISION WARPS] [bench-best]
+#   bash benchmarks/gpu_session.sh [tests] [tune] [bench] [bench-tuned PRECISION WARPS] [bench-best] [training]
+# training: issue 18's one-call check of training speed (benchmarks/gpu_training.py), ~5 minutes.
 # bench-best: the benchmark with the sweep's fastest float32-accurate configuration.
 set -u
 export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD
@@ -19,8 +20,10 @@ while [ $# -gt 0 ]; do
     bench) timeout ${BENCH_S:-240} python3 benchmarks/gpu_acdc.py --batches 8192 1024 --sizes 4096 1024 16384 --json "$OUT/gpu-acdc.json" 2>&1 | tee "$OUT/bench.log" ;;
     bench-tuned) timeout ${BENCH_S:-240} python3 benchmarks/gpu_acdc.py --batches 8192 1024 --sizes 4096 1024 16384 --precision "$2" --num-warps "$3" \
                    --json "$OUT/gpu-acdc.json" 2>&1 | tee "$OUT/bench.log"; shift 2 ;;
+    training) timeout ${TRAINING_S:-400} python3 benchmarks/gpu_training.py --json "$OUT/gpu-training.json" 2>&1 \
+                | tee "$OUT/training.log" | grep -v -i warn ;;
     bench-best) set -- "$@" bench-tuned $(python3 benchmarks/gpu_tuning.py --best "$OUT/tuning.json" 2>/dev/null || echo tf32x3 4) ;;
-    *) echo "unknown step $1 (tests, tune, bench, bench-tuned P W, bench-best)"; exit 2 ;;
+    *) echo "unknown step $1 (tests, tune, bench, bench-tuned P W, bench-best, training)"; exit 2 ;;
   esac
   shift
 done

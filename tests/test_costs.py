@@ -11,7 +11,8 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from acdc_core import ACDC, SeparableACDCConv2d, StackedACDC, forms
-from acdc_core.lab.analysis.costs import crossover_width, layer_costs, totals, use_cheaper_forms
+from acdc_core.lab.analysis.costs import (crossover_width, layer_costs, totals, training_forms,
+                                           use_cheaper_forms)
 from acdc_core.lab.analysis.cifar import build
 
 
@@ -153,3 +154,17 @@ def test_the_logs_dense_totals_are_reproduced_under_its_counting_convention():
     total, extras = totals(layer_costs(resnet, x)), log_convention_extras(resnet, x)
     assert f"{total['MA'] + extras['bias']:.5E}" == "5.55423E+08"
     assert f"{total['parameters']:.5E}" == "1.11740E+07"
+
+
+def test_training_forms_are_the_layers_choice_with_gradients_and_change_no_statistics():
+    model = small_network()
+    x = torch.randn(64, 3, 4, 4, dtype=torch.float64)  # 64 rows at the stack, more than its 33
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    forms.set_speed("cpu", True, forms.Speed(matmul=0, conv=1, depthwise=1, fused=0, composed=0, calls=0))
+    try:
+        assert training_forms(model, x) == {"3": "fft", "7": "fft"}  # dense work dear: FFT forms
+        forms.set_speed("cpu", True, forms.Speed(matmul=0, conv=0, depthwise=1, fused=1, composed=1, calls=0))
+        assert training_forms(model, x) == {"3": "full", "7": "collapsed"}
+    finally:
+        forms.set_speed("cpu", True, None)
+    assert model.training and all(torch.equal(v, before[k]) for k, v in model.state_dict().items())

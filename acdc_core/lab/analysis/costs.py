@@ -140,6 +140,32 @@ def layer_costs(model: nn.Module, example: torch.Tensor, force: str | None = Non
     return rows
 
 
+def training_forms(model: nn.Module, example: torch.Tensor) -> dict[str, str]:
+    """The form each separable convolution and each stack outside one computes in during a
+    training step on a batch like ``example`` (the rule of :mod:`acdc_core.forms` with gradients
+    enabled), by layer name. The model runs once in eval mode without gradients, restored
+    afterwards, so no statistics change."""
+    chosen, hooks = {}, []
+    inside = {id(m) for conv in model.modules() if isinstance(conv, SeparableACDCConv2d)
+              for m in conv.modules() if m is not conv}
+    for name, module in model.named_modules():
+        if isinstance(module, (SeparableACDCConv2d, StackedACDC)) and id(module) not in inside:
+            def record(module, args, name=name):
+                with torch.enable_grad():
+                    chosen.setdefault(name, module.chosen_form(args[0]))
+            hooks.append(module.register_forward_pre_hook(record))
+    was_training = model.training
+    try:
+        with torch.no_grad():
+            model.eval()
+            model(example)
+    finally:
+        model.train(was_training)
+        for hook in hooks:
+            hook.remove()
+    return chosen
+
+
 def totals(costs: list[LayerCost]) -> dict:
     """Parameters, and MA and FLOPs (= 2 × MA) in the chosen forms, all forms FFT, all dense."""
     ma = sum(c.mult_adds for c in costs)
