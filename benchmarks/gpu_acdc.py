@@ -35,7 +35,7 @@ def candidates(n: int, batch: int, device: str, n_layers: int) -> tuple[dict, di
     gen = torch.Generator().manual_seed(0)
     x = torch.randn(batch, n, generator=gen).to(device).requires_grad_()
     grad = torch.randn(batch, n, generator=gen).to(device)
-    layer, stack = ACDC(n, device=device), StackedACDC(n, n, n_layers, device=device)
+    layer, stack = ACDC(n, device=device), StackedACDC(n, n, n_layers, form="fft", device=device)
     linear = torch.nn.Linear(n, n, device=device)
     linear16 = torch.nn.Linear(n, n, device=device, dtype=torch.bfloat16)
     x16, grad16 = x.detach().bfloat16().requires_grad_(), grad.bfloat16()

@@ -100,7 +100,7 @@ def acdc_candidates(n: int, batch: int = 128, device="cpu", dtype=torch.float32,
     modules = {
         "ACDC": ACDC(n, device=device, dtype=dtype),
         "plain ACDC": PlainACDC(n, device=device, dtype=dtype),
-        f"{n_layers}-layer stack": StackedACDC(n, n, n_layers, device=device, dtype=dtype),
+        f"{n_layers}-layer stack": StackedACDC(n, n, n_layers, form="fft", device=device, dtype=dtype),
         f"plain {n_layers}-layer stack": PlainStack(n, n_layers, device=device, dtype=dtype),
     }
     if dense:
@@ -169,7 +169,7 @@ def build(model: str, n: int, device: str) -> torch.nn.Module:
         "linear": lambda: torch.nn.Linear(n, n, device=device),
         "acdc": lambda: ACDC(n, device=device),
         "plain_acdc": lambda: PlainACDC(n, device=device),
-        "stack12": lambda: StackedACDC(n, n, 12, shuffle="riffle", device=device),
+        "stack12": lambda: StackedACDC(n, n, 12, shuffle="riffle", form="fft", device=device),
         "plain_stack12": lambda: PlainStack(n, 12, device=device),
     }
     if model not in builders:
