@@ -7,7 +7,7 @@ depthwise output is made channels-last, so the channel vectors are rows without 
 convolution after the depthwise one; ``"full"`` multiplies the whole layer out into one dense
 k×k weight and runs one convolution. The weights are multiplied out differentiably on every call,
 so all three train. ``"auto"`` takes, per call, the fastest for the input at hand by the rule of
-:mod:`acdc_core.forms`, counting the backward when gradients are enabled.
+:mod:`acdc_core.forms`, priced forward and backward when gradients are enabled.
 
 Under autocast the depthwise convolution runs in bfloat16 as any ``nn.Conv2d`` does; the FFT form's
 stack then computes in float32 and returns float32 (the FFT policy of
@@ -127,7 +127,7 @@ class SeparableACDCConv2d(nn.Module):
     def chosen_form(self, x: torch.Tensor) -> str:
         """The form a call on ``x`` (N, in_channels, H, W) runs in: ``form`` unless ``"auto"``,
         which takes :func:`~acdc_core.forms.fastest` of :func:`~acdc_core.forms.conv_forms` for
-        the call's output pixels, counting the backward when gradients are enabled."""
+        the call's output pixels, priced forward and backward when gradients are enabled."""
         if self.form != "auto":
             return self.form
         height, width = self.output_size(x.shape[-2:])

@@ -72,16 +72,6 @@ def acdc_backward_mult_adds(n: int) -> float:
     return 8 * n + 3 * real_fft_mult_adds(n)
 
 
-def stack_mult_adds(stack) -> float:
-    """MA of a :class:`~acdc_core.StackedACDC`'s forward pass on one row: each of its ``n_layers``
-    layers on every ``block_size`` block of its padded width, plus one MA per weight of its linear
-    width adapters (``grow="linear"``, ``shrink="linear"``); ReLU and BatchNorm are not counted."""
-    blocks = stack.padded_width // stack.block_size
-    adapters = sum(m.in_features * m.out_features
-                   for m in (stack.grow_linear, stack.shrink_linear) if m is not None)
-    return blocks * acdc_mult_adds(stack.block_size, stack.n_layers) + adapters
-
-
 def _rows(shape) -> int:
     return math.prod(shape[:-1])
 

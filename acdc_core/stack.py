@@ -127,7 +127,7 @@ class StackedACDC(StructuredLinear):
     def chosen_form(self, x: torch.Tensor) -> str:
         """The form a call on ``x`` (*, in_features) runs in: ``form`` unless ``"auto"``, which
         takes :func:`~acdc_core.forms.fastest` of :func:`~acdc_core.forms.linear_forms` for
-        ``x``'s rows, counting the backward when gradients are enabled."""
+        ``x``'s rows, priced forward and backward when gradients are enabled."""
         if self.form != "auto":
             return self.form
         return fastest(linear_forms(self, x.numel() // self.in_features), x.device,
