@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCES = ("pyproject.toml", "README.md", "acdc_core", "notebooks")  # what the build reads
+SOURCES = ("pyproject.toml", "README.md", "acdc_core", "notebooks", "results")  # what the build reads
 PIP = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-input"]
 NOTEBOOKS_INSIDE = "acdc_core/lab/notebooks"
 
@@ -75,6 +75,8 @@ def test_the_wheel_holds_every_module_the_notebooks_and_params(installed):
         assert f"{path}.py" in held or f"{path}/__init__.py" in held, f"{module} is not in {wheel.name}"
     for name in [p.name for p in checkout_notebooks()] + ["params.yaml"]:
         assert f"{NOTEBOOKS_INSIDE}/{name}" in held, f"{name} is not in {wheel.name}"
+    recorded = sorted((ROOT / "results").glob("*/*.json"))
+    assert recorded and all(f"acdc_core/lab/recorded/{p.parent.name}/{p.name}" in held for p in recorded)
 
 
 IMPORT_ALL = """

@@ -8,6 +8,7 @@ docs/experiments.md.
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
@@ -24,7 +25,9 @@ from ...training.distill import Distilled, DistillationLoss
 from ...base import parameter_count
 from ..models.cifar import ResNet18, WideResNet
 from ...training.train import History, checkpoint_file, parameter_groups, run_title, train
+from .. import results
 from .command import count, run_spec
+from .costs import layer_costs, totals
 
 SCHEDULES = ("constant", "step", "cosine", "onecycle")
 TEST_BATCH = 500
@@ -43,7 +46,8 @@ class CifarRecipe:
     ``schedule_epochs`` defaults to ``epochs`` (E22 stopped at 150 of a 200-epoch plan).
     ``structured_decay``: weight decay of the ACDC parameters, ``"flat"``, ``"scaled"`` or None
     (the same as everything else). ``teacher``: a recipe name; the student then learns with
-    attention transfer (β = ``beta``) from that recipe's trained network.
+    attention transfer (β = ``beta``) from that recipe's trained network. ``dense``: the recipe of
+    the same network without substitution, which a substituted recipe is compared with.
     """
     network: Callable[[], nn.Module]
     description: str
@@ -62,6 +66,7 @@ class CifarRecipe:
     beta: float = 1e3
     log_accuracy: float | None = None  # the log's (or the later work's) test accuracy, in [0, 1]
     source: str = ""  # where that figure comes from, and what differs here
+    dense: str | None = None  # the recipe of the same network, dense: what a substituted one is set against
 
 
 def wrn(depth: int, widen: int) -> Callable[[], nn.Module]:
@@ -81,59 +86,64 @@ CIFAR_RECIPES = {
                                  batch_size=64, schedule="cosine"),
     "quick_scratch": CifarRecipe(wrn(10, 2), "WRN-10-2, all convs but the first → ACDC, from scratch",
                                  3, "all_but_first", _QUICK, lr=0.1, batch_size=64, schedule="cosine",
-                                 structured_decay="flat"),
+                                 structured_decay="flat", dense="quick_teacher"),
     "quick_distilled": CifarRecipe(wrn(10, 2), "WRN-10-2, all convs but the first → ACDC, "
                                    "attention transfer from quick_teacher", 3, "all_but_first", _QUICK,
                                    lr=0.1, batch_size=64, schedule="cosine", structured_decay="flat",
-                                   teacher="quick_teacher"),
+                                   teacher="quick_teacher", dense="quick_teacher"),
     # cpu profile: what a 2-core CPU trains in a few hours on real CIFAR-10
     "wrn16_2": CifarRecipe(wrn(16, 2), "WRN-16-2, dense (cpu teacher)", 15, schedule="onecycle",
                            source="a teacher sized for a CPU; the log's teacher is WRN-40-2"),
     "wrn16_2_scratch": CifarRecipe(wrn(16, 2), "WRN-16-2, all convs but the first → separable ACDC "
                                    "(riffle), from scratch", 15, "all_but_first", _CPU,
                                    schedule="onecycle", structured_decay="flat",
-                                   source="E22's substitution on the cpu teacher's network"),
+                                   source="E22's substitution on the cpu teacher's network",
+                                   dense="wrn16_2"),
     "wrn16_2_distilled": CifarRecipe(wrn(16, 2), "WRN-16-2, all convs but the first → separable "
                                      "ACDC (riffle), attention transfer from wrn16_2", 15,
                                      "all_but_first", _CPU, schedule="onecycle",
                                      structured_decay="flat", teacher="wrn16_2",
-                                     source="E22 at the cpu profile's scale"),
+                                     source="E22 at the cpu profile's scale", dense="wrn16_2"),
     # the log, ResNet18 (E12–E15): SGD 0.1, momentum 0.9, wd 5e-4 everywhere, batch 128, crop+flip
     "resnet18": CifarRecipe(resnet18, "ResNet18, dense", 79, schedule="constant", log_accuracy=0.91,
                             source="E15's dense reference (≈91%); the log names no schedule: lr 0.1 "
                                    "constant for the epochs it reports"),
     "e12": CifarRecipe(resnet18, "ResNet18, 1×1 shortcuts → 12-layer ACDC", 40, "shortcuts",
-                       _ORIGINAL, schedule="constant", log_accuracy=0.82, source="E12, after ~40 epochs"),
+                       _ORIGINAL, schedule="constant", log_accuracy=0.82, source="E12, after ~40 epochs",
+                       dense="resnet18"),
     "e13": CifarRecipe(resnet18, "ResNet18, 1×1 shortcuts → one ACDC layer", 50, "shortcuts",
                        {"n_layers": 1, **_ORIGINAL}, schedule="constant", log_accuracy=0.85,
-                       source="E13, after 50 epochs"),
+                       source="E13, after 50 epochs", dense="resnet18"),
     "e14": CifarRecipe(resnet18, "ResNet18, 1×1 shortcuts → 12-layer ACDC with the extra riffle", 70,
                        "shortcuts", _RIFFLE, schedule="constant", log_accuracy=0.92,
-                       source="E14, after 70+ epochs"),
+                       source="E14, after 70+ epochs", dense="resnet18"),
     "e15": CifarRecipe(resnet18, "ResNet18, all convs but the first → ACDC", 79, "all_but_first",
-                       _RIFFLE, schedule="constant", log_accuracy=0.698, source="E15, after 79 epochs"),
+                       _RIFFLE, schedule="constant", log_accuracy=0.698, source="E15, after 79 epochs",
+                       dense="resnet18"),
     # the log, WRN-40-2 with attention transfer (E19–E23): 200 epochs, ×0.2 at 60/120/160
     "wrn40_2": CifarRecipe(wrn(40, 2), "WRN-40-2, dense (teacher)", 200,
                            source="teacher of E19–E23; the log gives no figure for it"),
     "e22": CifarRecipe(wrn(40, 2), "WRN-40-2, all convs but the first → separable ACDC (riffle), "
                        "attention transfer", 150, "all_but_first", _RIFFLE, schedule_epochs=200,
                        structured_decay="flat", teacher="wrn40_2", log_accuracy=0.915,
-                       source="E22, after 150 epochs"),
+                       source="E22, after 150 epochs", dense="wrn40_2"),
     "e23_scratch": CifarRecipe(wrn(40, 2), "WRN-40-2, every conv (first too) → separable ACDC "
                                "(original), from scratch", 200, "all", _ORIGINAL,
                                structured_decay="flat", log_accuracy=1 - 0.1064,
-                               source="E23, full-rank 3×3 column (its ACDC-3×3 column is not built here)"),
+                               source="E23, full-rank 3×3 column (its ACDC-3×3 column is not built here)",
+                               dense="wrn40_2"),
     "e23_distilled": CifarRecipe(wrn(40, 2), "WRN-40-2, every conv (first too) → separable ACDC "
                                  "(original), attention transfer", 200, "all", _ORIGINAL,
                                  structured_decay="flat", teacher="wrn40_2", log_accuracy=1 - 0.1013,
-                                 source="E23, full-rank 3×3 column"),
+                                 source="E23, full-rank 3×3 column", dense="wrn40_2"),
     # the follow-up work: WRN-28-10, Cutout(16), structured decay scaled by the compression ratio
     "wrn28_10": CifarRecipe(wrn(28, 10), "WRN-28-10, dense (teacher)", 200, cutout=16,
                             log_accuracy=1 - 0.033, source="follow-up work, ≈3.3% error"),
     "wrn28_10_acdc": CifarRecipe(wrn(28, 10), "WRN-28-10, all convs but the first → separable "
                                  "12-layer ACDC, attention transfer", 200, "all_but_first", _ORIGINAL,
                                  structured_decay="scaled", cutout=16, teacher="wrn28_10",
-                                 log_accuracy=1 - 0.0499, source="follow-up work, 4.99% error"),
+                                 log_accuracy=1 - 0.0499, source="follow-up work, 4.99% error",
+                                 dense="wrn28_10"),
 }
 
 
@@ -259,6 +269,61 @@ def run(name: str, train_set: Dataset, test_set: Dataset, epochs: int | None = N
     return Run(name, seed, built.parameters, built.dense_parameters, history, built.model)
 
 
+def run_record(result: Run, data: str, provenance: dict) -> dict:
+    """A trained run as :func:`acdc_core.lab.results.record` keeps it: its figures, multiply-adds
+    per 32×32 image in the forms inference would take, curves, and ``provenance``."""
+    with torch.no_grad():
+        example = torch.zeros(1, 3, 32, 32, device=next(result.model.parameters()).device)
+        mult_adds = totals(layer_costs(result.model, example))["MA"]
+    history = result.history
+    return {"recipe": result.recipe, "seed": result.seed, "data": data, "epochs": history.final["epoch"],
+            "test_accuracy": history.final["test_accuracy"], "parameters": result.parameters,
+            "dense_parameters": result.dense_parameters, "mult_adds": mult_adds,
+            "train_seconds": sum(history.column("train_seconds")),
+            "teacher": CIFAR_RECIPES[result.recipe].teacher, "curves": history.records,
+            "provenance": provenance}
+
+
+def recorded_rows(recorded: dict) -> list[dict]:
+    """A table row per run of a recorded results file (:mod:`acdc_core.lab.results`)."""
+    return [{"recipe": r["recipe"], "seed": r["seed"], "epochs": r["epochs"],
+             "test %": f"{100 * r['test_accuracy']:.2f}", "params": f"{r['parameters']:,}",
+             "MA per image": f"{r['mult_adds']:.3e}", "train hours": f"{r['train_seconds'] / 3600:.2f}",
+             "teacher": r.get("teacher") or "—"} for r in recorded["runs"]]
+
+
+def recorded_verdicts(recorded: dict) -> list[str]:
+    """For each recorded substituted run whose dense recipe is recorded too, the gap between them
+    (and, with attention transfer, against the same student from scratch), then what the log and
+    the follow-up work found, from the recipes' figures."""
+    runs = {(r["recipe"], r["seed"]): r for r in recorded["runs"]}
+    lines = []
+    for (name, seed), r in runs.items():
+        dense = runs.get((CIFAR_RECIPES[name].dense, seed))
+        if dense is None:
+            continue
+        gap = 100 * (dense["test_accuracy"] - r["test_accuracy"])
+        line = (f"{name} (seed {seed}): {100 * r['test_accuracy']:.2f}%, {abs(gap):.2f} points "
+                f"{'below' if gap > 0 else 'above'} the dense {dense['recipe']} "
+                f"({100 * dense['test_accuracy']:.2f}%), with {dense['parameters'] / r['parameters']:.1f}× "
+                f"fewer parameters and {dense['mult_adds'] / r['mult_adds']:.1f}× fewer multiply-adds")
+        scratch = next((s for (n, sd), s in runs.items() if sd == seed and n != name and
+                        not CIFAR_RECIPES[n].teacher and CIFAR_RECIPES[n].dense == CIFAR_RECIPES[name].dense
+                        and CIFAR_RECIPES[n].conv == CIFAR_RECIPES[name].conv), None)
+        if CIFAR_RECIPES[name].teacher and scratch is not None:
+            change = 100 * (r["test_accuracy"] - scratch["test_accuracy"])
+            line += f"; attention transfer: {change:+.2f} points against {scratch['recipe']} from scratch"
+        lines.append(line + ".")
+    e22, wrn28, student = (CIFAR_RECIPES[n] for n in ("e22", "wrn28_10", "wrn28_10_acdc"))
+    lines.append(f"The log: E22's WRN-40-2 student with attention transfer reached "
+                 f"{100 * e22.log_accuracy:.1f}% after {e22.epochs} epochs (its teacher's accuracy is "
+                 f"not given). The follow-up: a WRN-28-10 student {100 * student.log_accuracy:.2f}% "
+                 f"against its dense teacher's {100 * wrn28.log_accuracy:.1f}%, a gap of "
+                 f"{100 * (wrn28.log_accuracy - student.log_accuracy):.1f} points, after "
+                 f"{student.epochs} epochs.")
+    return lines
+
+
 def trained_teacher(name: str, weights: str | Path) -> nn.Module:
     """Recipe ``name``'s network (no surgery is undone: it must be a dense recipe's) holding the
     state_dict saved at ``weights``, in eval mode."""
@@ -291,6 +356,9 @@ def main(argv=None) -> None:
                              "for the students, instead of training their teacher recipe")
     parser.add_argument("--threads", type=count(1), default=None, help="torch CPU threads")
     parser.add_argument("--amp", action="store_true", help="train under bfloat16 autocast")
+    parser.add_argument("--record", default=None, metavar="PROFILE",
+                        help="record each finished run in RESULTS/cifar/PROFILE.json (e.g. cpu)")
+    parser.add_argument("--results", default=str(results.RESULTS), help="the results folder")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -307,6 +375,10 @@ def main(argv=None) -> None:
         result = run(name, train_set, test_set, args.epochs, seed, checkpoint_dir=args.checkpoint_dir,
                      teacher=teacher, progress=False, amp=args.amp)
         final = result.history.final
+        if args.record and distributed.is_main():
+            command = "python -m acdc_core.lab.analysis.cifar " + " ".join(argv or sys.argv[1:])
+            origin = results.provenance(command, train_set.name.split(" train")[0], not args.no_verify)
+            results.record("cifar", args.record, run_record(result, train_set.name, origin), args.results)
         if distributed.is_main():
             print(f"{name} seed {seed} on {train_set.name}: test accuracy "
                   f"{final['test_accuracy']:.4f} after {final['epoch']} epochs, "

@@ -1,0 +1,100 @@
+"""Recorded results: every run of a profile other than quick, kept as data in
+``results/<notebook>/<profile>.json`` (committed), so notebooks render them and prose never types
+a number.
+
+A file holds ``notebook``, ``profile``, ``provenance`` (of its latest recording: ``commit``,
+``date``, ``command``, ``machine``, ``data`` with its ``name`` and whether it was ``verified``) and
+``runs``: one object per run with ``recipe``, ``seed``, ``data``, ``epochs``, ``test_accuracy``,
+``parameters``, ``mult_adds`` (where it applies), ``train_seconds``, ``curves`` (one record per
+epoch) and the run's own ``provenance``. Recording a run again (same recipe and seed) replaces it.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+import subprocess
+from pathlib import Path
+
+import torch
+
+from ..training.files import write_atomically
+
+
+def _default_folder() -> Path:
+    """acdc_core/lab/recorded in a wheel install; the repository's results/ in a checkout."""
+    lab = Path(__file__).resolve().parent
+    packaged = lab / "recorded"
+    return packaged if packaged.is_dir() else lab.parents[1] / "results"
+
+
+RESULTS = _default_folder()
+
+
+def results_file(notebook: str, profile: str, folder: str | os.PathLike = RESULTS) -> Path:
+    return Path(folder) / notebook / f"{profile}.json"
+
+
+def load(notebook: str, profile: str, folder: str | os.PathLike = RESULTS) -> dict | None:
+    """The recorded results of ``notebook``'s ``profile``, or None when none are recorded."""
+    path = results_file(notebook, profile, folder)
+    if not path.is_file():
+        return None
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def record(notebook: str, profile: str, run: dict, folder: str | os.PathLike = RESULTS) -> Path:
+    """Add ``run`` (a dict with at least ``recipe``, ``seed`` and ``provenance``) to the recorded
+    results, replacing a run of the same recipe and seed; the file's provenance becomes the run's.
+    Written atomically; the folder is made if needed."""
+    missing = {"recipe", "seed", "provenance"} - set(run)
+    if missing:
+        raise ValueError(f"a recorded run needs {sorted(missing)}; got keys {sorted(run)}")
+    path = results_file(notebook, profile, folder)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    recorded = load(notebook, profile, folder) or {"notebook": notebook, "profile": profile, "runs": []}
+    runs = [r for r in recorded["runs"] if (r["recipe"], r["seed"]) != (run["recipe"], run["seed"])]
+    recorded.update(provenance=run["provenance"], runs=runs + [run])
+    text = json.dumps(recorded, indent=1, ensure_ascii=False) + "\n"
+    return write_atomically(path, lambda partial: partial.write_text(text, encoding="utf-8"))
+
+
+def provenance(command: str, data_name: str, verified: bool) -> dict:
+    """Where a run comes from: this checkout's commit (with "+ changes" when the tree differs from
+    it; "unknown" outside a git checkout), today's date, ``command``, this machine and the data."""
+    return {"commit": _commit(), "date": datetime.date.today().isoformat(), "command": command,
+            "machine": machine(), "data": {"name": data_name, "verified": verified}}
+
+
+def machine() -> str:
+    """The device in words: the GPU's name, or the CPU's model and cores; torch and its threads."""
+    if torch.cuda.is_available():
+        device = torch.cuda.get_device_name()
+    else:
+        device = f"{_cpu_model()}, {os.cpu_count()} cores"
+    return f"{device}, torch {torch.__version__}, {torch.get_num_threads()} torch threads"
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _commit() -> str:
+    root = Path(__file__).resolve().parents[2]
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True,
+                                text=True, check=True).stdout.strip()
+        changed = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                                 capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return f"{commit} + changes" if changed else commit

@@ -1,0 +1,71 @@
+"""Recorded results: writing, replacing and reading a results file; the committed files' form; the
+CIFAR command line recording a run; the verdict lines computed from recorded runs."""
+import json
+
+import pytest
+
+from acdc_core.lab import results
+from acdc_core.lab.analysis import cifar
+
+REQUIRED_RUN = {"recipe", "seed", "data", "epochs", "test_accuracy", "parameters", "train_seconds",
+                "curves", "provenance"}
+REQUIRED_PROVENANCE = {"commit", "date", "command", "machine", "data"}
+
+
+def fake_run(recipe, seed, accuracy, parameters=1000, mult_adds=1e6):
+    """A made-up run (for these tests only), shaped as the recorder keeps one."""
+    origin = results.provenance("a test", "made-up data", verified=False)
+    return {"recipe": recipe, "seed": seed, "data": "made-up data", "epochs": 1,
+            "test_accuracy": accuracy, "parameters": parameters, "mult_adds": mult_adds,
+            "train_seconds": 1.0, "curves": [], "provenance": origin}
+
+
+def test_recording_replaces_a_run_of_the_same_recipe_and_seed(tmp_path):
+    results.record("cifar", "cpu", fake_run("wrn16_2", 0, 0.5), tmp_path)
+    results.record("cifar", "cpu", fake_run("wrn16_2", 1, 0.6), tmp_path)
+    results.record("cifar", "cpu", fake_run("wrn16_2", 0, 0.7), tmp_path)
+    recorded = results.load("cifar", "cpu", tmp_path)
+    assert recorded["notebook"] == "cifar" and recorded["profile"] == "cpu"
+    assert [(r["seed"], r["test_accuracy"]) for r in recorded["runs"]] == [(1, 0.6), (0, 0.7)]
+    assert set(recorded["provenance"]) == REQUIRED_PROVENANCE
+    assert [p.name for p in (tmp_path / "cifar").iterdir()] == ["cpu.json"]  # nothing half-written
+    assert results.load("cifar", "full", tmp_path) is None
+    with pytest.raises(ValueError, match=r"a recorded run needs \['provenance'\]"):
+        results.record("cifar", "cpu", {"recipe": "x", "seed": 0}, tmp_path)
+
+
+def test_every_committed_results_file_has_the_recorded_form():
+    files = sorted(results.RESULTS.glob("*/*.json"))
+    assert files, f"no results under {results.RESULTS}"
+    for path in files:
+        recorded = json.loads(path.read_text(encoding="utf-8"))
+        assert (recorded["notebook"], recorded["profile"]) == (path.parent.name, path.stem)
+        assert set(recorded["provenance"]) >= REQUIRED_PROVENANCE
+        for run in recorded["runs"]:
+            assert set(run) >= REQUIRED_RUN, (path, run["recipe"])
+            assert set(run["provenance"]["data"]) == {"name", "verified"}
+            assert 0 <= run["test_accuracy"] <= 1
+
+
+def test_verdicts_give_the_gaps_of_the_recorded_runs():
+    recorded = {"runs": [fake_run("wrn16_2", 0, 0.80, 600_000, 1e8),
+                         fake_run("wrn16_2_scratch", 0, 0.70, 40_000, 2e7),
+                         fake_run("wrn16_2_distilled", 0, 0.75, 40_000, 2e7)]}
+    lines = cifar.recorded_verdicts(recorded)
+    assert lines[0] == ("wrn16_2_scratch (seed 0): 70.00%, 10.00 points below the dense wrn16_2 (80.00%), "
+                        "with 15.0× fewer parameters and 5.0× fewer multiply-adds.")
+    assert lines[1].endswith("; attention transfer: +5.00 points against wrn16_2_scratch from scratch.")
+    assert lines[2].startswith("The log: E22's WRN-40-2 student with attention transfer reached 91.5%")
+    assert len(cifar.recorded_verdicts({"runs": recorded["runs"][1:]})) == 1  # no dense run: no gap
+
+
+def test_the_command_line_records_a_finished_run(tmp_path):
+    cifar.main(["quick_scratch:0", "--dataset", "cifar10_standin", "--train-images", "64",
+                "--test-images", "32", "--epochs", "1", "--checkpoint-dir", str(tmp_path / "runs"),
+                "--record", "check", "--results", str(tmp_path / "results")])
+    recorded = results.load("cifar", "check", tmp_path / "results")
+    (run,) = recorded["runs"]
+    assert set(run) >= REQUIRED_RUN and run["recipe"] == "quick_scratch" and run["epochs"] == 1
+    assert run["provenance"]["command"].startswith("python -m acdc_core.lab.analysis.cifar quick_scratch:0")
+    assert run["provenance"]["data"]["verified"] is True and run["mult_adds"] > 0
+    assert len(run["curves"]) == 1 and run["parameters"] == cifar.build("quick_scratch").parameters
