@@ -69,3 +69,18 @@ def test_the_command_line_records_a_finished_run(tmp_path):
     assert run["provenance"]["command"].startswith("python -m acdc_core.lab.analysis.cifar quick_scratch:0")
     assert run["provenance"]["data"]["verified"] is True and run["mult_adds"] > 0
     assert len(run["curves"]) == 1 and run["parameters"] == cifar.build("quick_scratch").parameters
+
+
+def test_mnist_rows_judge_the_recorded_seeds():
+    from acdc_core.lab.analysis.mnist import log_setting, recorded_rows, result_row
+    setting = log_setting("mnist", 10)
+    assert result_row("e11", [0.9741, 0.9745], 75_264, setting)["verdict"] == "reproduced"
+    assert result_row("e2", [0.60], 86_016, setting)["verdict"] == "better"
+    assert result_row("e11_improved", [0.979], 75_264, setting)["verdict"] == "misses the goal"
+    assert result_row("e11", [0.96], 75_264, log_setting("mnist_subset", 4))["verdict"] == "worse (indicative)"
+    recorded = {"runs": [{**fake_run("e11", seed, accuracy, 75_264), "epochs": 10}
+                         for seed, accuracy in ((0, 0.97), (1, 0.98))]}
+    for run in recorded["runs"]:
+        run["provenance"]["data"]["name"] = "MNIST"
+    (row,) = recorded_rows(recorded)
+    assert (row["ours %"], row["per seed %"], row["seeds"]) == ("97.50 ± 0.71", "97.00, 98.00", 2)

@@ -16,9 +16,11 @@ from ...base import parameter_count
 from ..models.mnist import MNIST_MODELS, Recipe, build
 from ...training.train import History, checkpoint_file, run_title, train
 from .command import count, run_spec
+from .verdicts import ACCURACY, qualified, verdict
 
 TEST_BATCH = 1000
 LOG_EPOCHS = 10  # the PyTorch MNIST example's, which the log kept
+IMPROVED_GOAL = 0.98  # the improved E11's goal on full MNIST in 10 epochs
 
 
 @dataclass
@@ -75,6 +77,39 @@ def summary(runs: list[Run]) -> dict:
     peaks = [max(r.history.column("test_accuracy")) for r in runs]
     return {"mean": statistics.fmean(finals), "std": statistics.stdev(finals) if len(finals) > 1 else 0.0,
             "peak": statistics.fmean(peaks), "seeds": len(runs)}
+
+
+def result_row(name: str, finals: list[float], parameters: int, setting: dict[str, tuple]) -> dict:
+    """A table row for recipe ``name`` from its runs' final test accuracies: the log's figure (or
+    the improved recipe's goal), ours as mean ± std over seeds, and the verdict under ``setting``
+    (:func:`log_setting`)."""
+    recipe = MNIST_MODELS[name]
+    mean = statistics.fmean(finals)
+    std = statistics.stdev(finals) if len(finals) > 1 else 0.0
+    if recipe.log_accuracy is not None:
+        log_text = f"{100 * recipe.log_accuracy:.2f}"
+        word = verdict(mean, recipe.log_accuracy, ACCURACY, ours_spread=std, setting=setting)
+    elif name == "e11_improved":
+        log_text = f"(goal ≥ {100 * IMPROVED_GOAL:.1f})"
+        word = qualified("meets the goal" if mean >= IMPROVED_GOAL else "misses the goal", setting)
+    else:
+        log_text, word = "—", recipe.change
+    return {"model": name, "params": f"{parameters:,}", "seeds": len(finals), "log %": log_text,
+            "ours %": f"{100 * mean:.2f} ± {100 * std:.2f}", "verdict": word}
+
+
+def recorded_rows(recorded: dict) -> list[dict]:
+    """:func:`result_row` of every recipe in a recorded results file (:mod:`acdc_core.lab.results`),
+    in the order of :data:`MNIST_MODELS`, with the seeds' accuracies."""
+    rows = []
+    for name in MNIST_MODELS:
+        runs = [r for r in recorded["runs"] if r["recipe"] == name]
+        if not runs:
+            continue
+        setting = log_setting(runs[0]["provenance"]["data"]["name"].lower(), runs[0]["epochs"])
+        row = result_row(name, [r["test_accuracy"] for r in runs], runs[0]["parameters"], setting)
+        rows.append({**row, "per seed %": ", ".join(f"{100 * r['test_accuracy']:.2f}" for r in runs)})
+    return rows
 
 
 def log_setting(dataset: str, epochs: int) -> dict[str, tuple]:
