@@ -105,6 +105,20 @@ def _cost(name: str, module: nn.Module, x: torch.Tensor, y: torch.Tensor, force)
                      works["dense"].mult_adds if "dense" in works else math.inf, form)
 
 
+def _run_once(model: nn.Module, example: torch.Tensor, hooks: list) -> None:
+    """Run ``model`` once on ``example`` in eval mode without gradients (its mode restored), so its
+    ``hooks`` see every layer's input; then remove them."""
+    was_training = model.training
+    try:
+        with torch.no_grad():
+            model.eval()
+            model(example)
+    finally:
+        model.train(was_training)
+        for hook in hooks:
+            hook.remove()
+
+
 def layer_costs(model: nn.Module, example: torch.Tensor, force: str | None = None) -> list[LayerCost]:
     """Run ``model`` once on ``example`` (no gradient, eval mode, restored afterwards) and cost
     every counted unit, outermost first (a unit inside another is not counted again; a unit
@@ -124,15 +138,7 @@ def layer_costs(model: nn.Module, example: torch.Tensor, force: str | None = Non
         seen.setdefault(id(module), (args[0], output))
 
     hooks = [m.register_forward_hook(record) for _, m in units]
-    was_training = model.training
-    try:
-        with torch.no_grad():
-            model.eval()
-            model(example)
-    finally:
-        model.train(was_training)
-        for hook in hooks:
-            hook.remove()
+    _run_once(model, example, hooks)
     rows = [_cost(name, m, *seen[id(m)], force) for name, m in units if id(m) in seen]
     other = parameter_count(model) - sum(row.parameters for row in rows)
     rows.append(LayerCost("other", "BatchNorm and others (not counted)", other, 0, 0, "dense",
@@ -154,15 +160,7 @@ def training_forms(model: nn.Module, example: torch.Tensor) -> dict[str, str]:
                 with torch.enable_grad():
                     chosen.setdefault(name, module.chosen_form(args[0]))
             hooks.append(module.register_forward_pre_hook(record))
-    was_training = model.training
-    try:
-        with torch.no_grad():
-            model.eval()
-            model(example)
-    finally:
-        model.train(was_training)
-        for hook in hooks:
-            hook.remove()
+    _run_once(model, example, hooks)
     return chosen
 
 
