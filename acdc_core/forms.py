@@ -46,9 +46,6 @@ class Work:
     def __add__(self, other: "Work") -> "Work":
         return Work(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
 
-    def __mul__(self, factor: float) -> "Work":
-        return Work(*(getattr(self, f.name) * factor for f in fields(self)))
-
     @property
     def mult_adds(self) -> float:
         """All MA together (the calls are not work)."""
