@@ -84,3 +84,14 @@ def test_mnist_rows_judge_the_recorded_seeds():
         run["provenance"]["data"]["name"] = "MNIST"
     (row,) = recorded_rows(recorded)
     assert (row["ours %"], row["per seed %"], row["seeds"]) == ("97.50 ± 0.71", "97.00, 98.00", 2)
+
+
+def test_the_mnist_command_line_records_a_finished_run(tmp_path):
+    from acdc_core.lab.analysis import mnist
+    mnist.main(["e11:0", "--dataset", "mnist_subset", "--epochs", "1", "--checkpoint-dir",
+                str(tmp_path / "runs"), "--record", "check", "--results", str(tmp_path / "results")])
+    (run,) = results.load("mnist", "check", tmp_path / "results")["runs"]
+    assert set(run) >= REQUIRED_RUN and (run["recipe"], run["seed"], run["epochs"]) == ("e11", 0, 1)
+    assert run["provenance"]["command"] == ("python -m acdc_core.lab.analysis.mnist e11:0 --dataset mnist_subset "
+                                            f"--epochs 1 --checkpoint-dir {tmp_path / 'runs'} --record check "
+                                            f"--results {tmp_path / 'results'}")

@@ -4,6 +4,7 @@ log's: one run per (recipe, seed), seeds summarised as mean ± std (the verdicts
 from __future__ import annotations
 
 import statistics
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from ...training.data import Dataset
 from ...base import parameter_count
 from ..models.mnist import MNIST_MODELS, Recipe, build
 from ...training.train import History, checkpoint_file, run_title, train
+from .. import results
 from .command import count, run_spec
 from .verdicts import ACCURACY, qualified, verdict
 
@@ -112,6 +114,15 @@ def recorded_rows(recorded: dict) -> list[dict]:
     return rows
 
 
+def run_record(result: Run, data: str, provenance: dict) -> dict:
+    """A trained run as :func:`acdc_core.lab.results.record` keeps it."""
+    history = result.history
+    return {"recipe": result.recipe, "seed": result.seed, "data": data, "epochs": history.final["epoch"],
+            "test_accuracy": history.final["test_accuracy"], "parameters": result.parameters,
+            "train_seconds": sum(history.column("train_seconds")), "curves": history.records,
+            "provenance": provenance}
+
+
 def log_setting(dataset: str, epochs: int) -> dict[str, tuple]:
     """What a run on ``dataset`` for ``epochs`` epochs shares with the log's (full MNIST, 10
     epochs), as :func:`~.verdicts.verdict`'s ``setting``."""
@@ -134,14 +145,21 @@ def main(argv=None) -> None:
     parser.add_argument("--checkpoint-dir", required=True)
     parser.add_argument("--threads", type=count(1), default=None, help="torch CPU threads")
     parser.add_argument("--amp", action="store_true", help="train under bfloat16 autocast")
+    parser.add_argument("--record", default=None, metavar="PROFILE",
+                        help="record each finished run in RESULTS/mnist/PROFILE.json (e.g. full)")
+    parser.add_argument("--results", default=str(results.RESULTS), help="the results folder")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     train_set, test_set = load(args.dataset, root=args.root)
+    command = "python -m acdc_core.lab.analysis.mnist " + " ".join(sys.argv[1:] if argv is None else argv)
     for name, seed in args.runs:
         result = run(name, train_set, test_set, args.epochs, seed,
                      checkpoint_dir=args.checkpoint_dir, progress=False, amp=args.amp)
         final = result.history.final
+        if args.record:
+            origin = results.provenance(command, train_set.name.split(" train")[0], verified=True)
+            results.record("mnist", args.record, run_record(result, train_set.name, origin), args.results)
         print(f"{name} seed {seed}: test accuracy {final['test_accuracy']:.4f} after "
               f"{final['epoch']} epochs, {final['samples_per_second']:.0f} samples/s", flush=True)
 
