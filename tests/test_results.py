@@ -1,5 +1,6 @@
 """Recorded results: writing, replacing and reading a results file; the committed files' form; the
 CIFAR command line recording a run; the verdict lines computed from recorded runs."""
+import dataclasses
 import json
 
 import pytest
@@ -95,3 +96,38 @@ def test_the_mnist_command_line_records_a_finished_run(tmp_path):
     assert run["provenance"]["command"] == ("python -m acdc_core.lab.analysis.mnist e11:0 --dataset mnist_subset "
                                             f"--epochs 1 --checkpoint-dir {tmp_path / 'runs'} --record check "
                                             f"--results {tmp_path / 'results'}")
+
+
+def test_the_headline_summarises_each_recipe_over_its_seeds(tmp_path):
+    for seed, accuracy in ((0, 0.97), (1, 0.98)):
+        results.record("mnist", "full", fake_run("e11", seed, accuracy, 75_264), tmp_path)
+    results.record("mnist", "full", {**fake_run("e2", 0, 0.6), "train_seconds": None}, tmp_path)
+    results.record("mnist", "cpu", fake_run("e2", 0, 0.6), tmp_path)
+    recorded = results.recorded_profiles("mnist", tmp_path)
+    assert list(recorded) == ["cpu", "full"] and results.recorded_profiles("cifar", tmp_path) == {}
+    e11, e2 = results.headline(recorded["full"])
+    assert e11 == {"recipe": "e11", "seeds": 2, "epochs": 1, "test accuracy %": "97.50 ± 0.71",
+                   "parameters": "75,264", "training hours": f"{2 / 3600:.2f}"}
+    assert (e2["test accuracy %"], e2["training hours"]) == ("60.00", "—")
+
+
+def test_the_suite_index_shows_each_recorded_profile_beside_the_run():
+    from acdc_core.lab.suite.index import _recorded_section
+    page = "\n".join(_recorded_section("mnist"))
+    full = results.load("mnist", "full")
+    assert "<h3>Recorded: the full profile</h3>" in page and full["provenance"]["commit"] in page
+    for row in results.headline(full):
+        assert f"<td>{row['recipe']}</td>" in page and f"<td>{row['test accuracy %']}</td>" in page
+    assert _recorded_section("speed_study") == []  # nothing recorded, nothing shown
+
+
+def test_renaming_the_data_keeps_the_standin_recognisable():
+    from acdc_core.training.data import load
+    standin, _ = load("cifar10_standin")
+    (kept,) = cifar.renamed([standin.first(8)], "CIFAR-10 (JPEG copy)")
+    assert cifar.is_standin(kept) and kept.name == standin.first(8).name
+    real = dataclasses.replace(standin, name="CIFAR-10 train 50,000, unverified files")
+    (named,) = cifar.renamed([real], "CIFAR-10 (JPEG copy)")
+    assert named.name == "CIFAR-10 (JPEG copy) train 50,000, unverified files"
+    assert cifar.data_provenance(named) == ("CIFAR-10 (JPEG copy)", False)
+    assert cifar.renamed([real], "") == [real]

@@ -117,4 +117,4 @@ def test_the_suite_lists_the_notebooks_of_the_installed_copy(installed):
     for notebook in notebooks:
         for parameter in declared_parameters(notebook):
             assert f"\n    {parameter} = " in text, f"{notebook.stem}: {parameter} is not listed"
-    assert text.splitlines()[-1] == "profiles (notebooks/params.yaml): quick, full"
+    assert text.splitlines()[-1] == "profiles (notebooks/params.yaml): quick, cpu, full"

@@ -14,6 +14,7 @@ import datetime
 import json
 import os
 import platform
+import statistics
 import subprocess
 from pathlib import Path
 
@@ -43,6 +44,30 @@ def load(notebook: str, profile: str, folder: str | os.PathLike = RESULTS) -> di
         return None
     with open(path, encoding="utf-8") as handle:
         return json.load(handle)
+
+
+def recorded_profiles(notebook: str, folder: str | os.PathLike = RESULTS) -> dict[str, dict]:
+    """Profile name -> recorded results of ``notebook``, for every profile it has results of."""
+    files = sorted(Path(folder, notebook).glob("*.json"))
+    return {path.stem: load(notebook, path.stem, folder) for path in files}
+
+
+def headline(recorded: dict) -> list[dict]:
+    """One row per recipe of a recorded results file: its seeds, epochs, mean test accuracy (%,
+    ± the seeds' standard deviation when there are several), parameters and total training hours."""
+    by_recipe: dict[str, list[dict]] = {}
+    for run in recorded["runs"]:
+        by_recipe.setdefault(run["recipe"], []).append(run)
+    rows = []
+    for recipe, runs in by_recipe.items():
+        accuracy = [100 * r["test_accuracy"] for r in runs]
+        spread = f" ± {statistics.stdev(accuracy):.2f}" if len(runs) > 1 else ""
+        seconds = [r.get("train_seconds") for r in runs]
+        rows.append({"recipe": recipe, "seeds": len(runs), "epochs": runs[0]["epochs"],
+                     "test accuracy %": f"{statistics.fmean(accuracy):.2f}{spread}",
+                     "parameters": f"{runs[0]['parameters']:,}",
+                     "training hours": f"{sum(seconds) / 3600:.2f}" if None not in seconds else "—"})
+    return rows
 
 
 def record(notebook: str, profile: str, run: dict, folder: str | os.PathLike = RESULTS) -> Path:

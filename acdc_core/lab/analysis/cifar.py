@@ -161,6 +161,20 @@ def load_or_standin(dataset: str = "cifar10", root=None, download: bool = True,
         return train_set, test_set, f"CIFAR-10 is not available ({error}); using the {STANDIN_LABEL}"
 
 
+def renamed(splits, data_name: str | None) -> list[Dataset]:
+    """``splits`` with "CIFAR-10" in their names replaced by ``data_name`` (e.g. "CIFAR-10 (JPEG
+    copy)" for a re-encoded copy); the stand-in keeps its name, and nothing changes when
+    ``data_name`` is empty."""
+    return [split if not data_name or is_standin(split) else
+            replace(split, name=split.name.replace("CIFAR-10", data_name, 1)) for split in splits]
+
+
+def data_provenance(split: Dataset) -> tuple[str, bool]:
+    """What :func:`acdc_core.lab.results.provenance` says of the data ``split`` comes from: its
+    name without the split's size, and whether its files were verified."""
+    return split.name.split(" train")[0].split(" test")[0], "unverified" not in split.name
+
+
 CIFAR10_IMAGES = {"train": 50_000, "test": 10_000}
 
 
@@ -364,9 +378,7 @@ def main(argv=None) -> None:
         torch.set_num_threads(args.threads)
     if distributed.launched():
         distributed.start()
-    splits = load(args.dataset, root=args.root, verify=not args.no_verify)
-    if args.data_name:
-        splits = [replace(split, name=split.name.replace("CIFAR-10", args.data_name, 1)) for split in splits]
+    splits = renamed(load(args.dataset, root=args.root, verify=not args.no_verify), args.data_name)
     train_set, test_set = splits[0].first(args.train_images), splits[1].first(args.test_images)
     for name, seed in args.runs:
         teacher = None
@@ -377,7 +389,7 @@ def main(argv=None) -> None:
         final = result.history.final
         if args.record and distributed.is_main():
             command = "python -m acdc_core.lab.analysis.cifar " + " ".join(argv or sys.argv[1:])
-            origin = results.provenance(command, train_set.name.split(" train")[0], not args.no_verify)
+            origin = results.provenance(command, *data_provenance(train_set))
             results.record("cifar", args.record, run_record(result, train_set.name, origin), args.results)
         if distributed.is_main():
             print(f"{name} seed {seed} on {train_set.name}: test accuracy "

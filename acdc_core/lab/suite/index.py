@@ -5,13 +5,14 @@ import html
 import json
 from pathlib import Path
 
+from .. import results as recorded_results
 from .names import INDEX
 from .record import Record, write_text
 
 
 def write_index(out: Path, results: dict[str, bool], profile: str, record: Record) -> Path:
     """index.html: per notebook its status, links, metrics and figures (inline), all from the
-    record of what this run wrote."""
+    record of what this run wrote, and beside them the results recorded for its other profiles."""
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>acdc suite: {profile}</title>"
              "<style>body{font-family:sans-serif;max-width:1100px;margin:auto}"
              "img{max-width:100%;border:1px solid #ddd;margin:4px 0}"
@@ -40,8 +41,26 @@ def _index_section(out: Path, name: str, ok: bool, written: list[str]) -> list[s
         rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
                        for k, v in json.loads((out / f"{name}.metrics.json").read_text()).items())
         parts.append(f"<table>{rows}</table>" if rows else "")
+    parts += _recorded_section(name)
     for figure in (n for n in written if n.endswith(".png")):
         stem = figure[:-len(".png")]
         parts.append(f"<figure><img src='{html.escape(figure)}' alt='{html.escape(stem)}'>"
                      f"<figcaption>{html.escape(stem)}</figcaption></figure>")
+    return parts
+
+
+def _recorded_section(name: str) -> list[str]:
+    """The headline of every profile recorded for notebook ``name`` in the results folder."""
+    parts = []
+    for profile, recorded in recorded_results.recorded_profiles(name).items():
+        origin = recorded["provenance"]
+        data = origin["data"]["name"] + ("" if origin["data"]["verified"] else ", unverified files")
+        rows = recorded_results.headline(recorded)
+        header = "".join(f"<th>{html.escape(k)}</th>" for k in rows[0]) if rows else ""
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row.values()) + "</tr>"
+                       for row in rows)
+        parts += [f"<h3>Recorded: the {html.escape(profile)} profile</h3>",
+                  f"<p>{html.escape(data)}; {html.escape(origin['machine'])}; commit "
+                  f"{html.escape(origin['commit'])}, {html.escape(origin['date'])}</p>",
+                  f"<table><tr>{header}</tr>{body}</table>"]
     return parts
