@@ -131,3 +131,4 @@ def test_renaming_the_data_keeps_the_standin_recognisable():
     assert named.name == "CIFAR-10 (JPEG copy) train 50,000, unverified files"
     assert cifar.data_provenance(named) == ("CIFAR-10 (JPEG copy)", False)
     assert cifar.renamed([real], "") == [real]
+    assert cifar.data_provenance(standin) == (cifar.STANDIN_LABEL, True)

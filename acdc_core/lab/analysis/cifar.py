@@ -172,7 +172,7 @@ def renamed(splits, data_name: str | None) -> list[Dataset]:
 def data_provenance(split: Dataset) -> tuple[str, bool]:
     """What :func:`acdc_core.lab.results.provenance` says of the data ``split`` comes from: its
     name without the split's size, and whether its files were verified."""
-    return split.name.split(" train")[0].split(" test")[0], "unverified" not in split.name
+    return split.name.split(" train")[0].split(" test")[0].rstrip(", "), "unverified" not in split.name
 
 
 CIFAR10_IMAGES = {"train": 50_000, "test": 10_000}
