@@ -20,6 +20,7 @@ from .shuffle import inverse, permute, riffle
 ORDERS = ("dct_first", "idct_first")
 PARAMETERISATIONS = ("original", "riffle")
 INITS = ("normal", "identity", "uniform")
+BIAS_INITS = ("zero", "uniform")
 IMPLS = ("fft", "dense")
 
 
@@ -37,6 +38,8 @@ class ACDC(StructuredLinear):
             (A = D = 1) or ``"uniform"`` (U(-1, 1), the log's first trial).
         sigma: standard deviation of the ``"normal"`` initialisation, finite and >= 0. Default 1e-2.
         bias: add a learnable bias after the inverse DCT (the output bias). Default True.
+        bias_init: the output bias starts at ``"zero"`` (default) or ``"uniform"``, U(±1/√N) as
+            ``nn.Linear``'s does (the log's code).
         diagonal_bias: the authors' additive biases on A and D (``a ⊙ x + b_a``, ``d ⊙ c + b_d``,
             initialised to 0). Default False.
         block_size: apply the layer block-diagonally on consecutive blocks of this many features
@@ -59,12 +62,13 @@ class ACDC(StructuredLinear):
 
     def __init__(self, features: int, order: str = "dct_first", parameterisation: str = "original",
                  init: str = "normal", sigma: float = 1e-2, bias: bool = True,
-                 diagonal_bias: bool = False, block_size: int | None = None, impl: str = "fft",
-                 device=None, dtype=None):
+                 bias_init: str = "zero", diagonal_bias: bool = False,
+                 block_size: int | None = None, impl: str = "fft", device=None, dtype=None):
         check_positive_int("features", features)
         check_choice("order", order, ORDERS)
         check_choice("parameterisation", parameterisation, PARAMETERISATIONS)
         check_choice("init", init, INITS)
+        check_choice("bias_init", bias_init, BIAS_INITS)
         check_choice("impl", impl, IMPLS)
         check_nonnegative_real("sigma", sigma)
         check_bool("diagonal_bias", diagonal_bias)
@@ -76,6 +80,7 @@ class ACDC(StructuredLinear):
         super().__init__(features, features, bias, device, dtype)
         self.features, self.order, self.parameterisation = features, order, parameterisation
         self.init, self.sigma, self.block_size, self.impl = init, float(sigma), block_size, impl
+        self.bias_init = bias_init
         factory = {"device": device, "dtype": dtype}
         self.a = nn.Parameter(torch.empty(features, **factory))
         self.d = nn.Parameter(torch.empty(features, **factory))
@@ -91,7 +96,8 @@ class ACDC(StructuredLinear):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """Draw the diagonals from the chosen initialisation; zero every bias."""
+        """Draw the diagonals from the chosen initialisation; zero the diagonal biases and the
+        output bias, or draw the output bias from U(±1/√N) (``bias_init="uniform"``)."""
         with torch.no_grad():
             for diagonal in (self.a, self.d):
                 if self.init == "normal":
@@ -104,6 +110,9 @@ class ACDC(StructuredLinear):
                 if b is not None:
                     b.zero_()
         super().reset_parameters()
+        if self.bias is not None and self.bias_init == "uniform":
+            with torch.no_grad():
+                self.bias.uniform_(-self.features ** -0.5, self.features ** -0.5)
         self._dense_cache = None
 
     @property
@@ -210,6 +219,8 @@ class ACDC(StructuredLinear):
         if self.init == "normal":
             parts.append(f"sigma={self.sigma:g}")
         parts += [f"bias={self.bias is not None}", f"diagonal_bias={self.a_bias is not None}"]
+        if self.bias is not None and self.bias_init != "zero":
+            parts.append(f"bias_init={self.bias_init!r}")
         if self.block_size != self.features:
             parts.append(f"block_size={self.block_size}")
         parts.append(f"impl={self.impl!r}")

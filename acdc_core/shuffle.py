@@ -6,17 +6,25 @@ from __future__ import annotations
 
 import torch
 
-SHUFFLES = ("riffle", "permutation", "none")
+SHUFFLES = ("riffle", "unriffle", "permutation", "none")
 
 
 def riffle(n: int) -> torch.Tensor:
     """ShuffleNet's two-group channel shuffle: the two halves interleaved,
-    ``[x0, x_m, x1, x_{m+1}, ...]`` with ``m = ceil(n/2)`` (for odd n the first half is longer)."""
+    ``[x0, x_m, x1, x_{m+1}, ...]`` with ``m = ceil(n/2)`` (for odd n the first half is longer).
+    For n = 8 it gathers ``[0, 4, 1, 5, 2, 6, 3, 7]``."""
     m = (n + 1) // 2
     index = torch.empty(n, dtype=torch.long)
     index[0::2] = torch.arange(m)
     index[1::2] = torch.arange(m, n)
     return index
+
+
+def unriffle(n: int) -> torch.Tensor:
+    """The riffle's inverse: the even features, then the odd ones, ``[x0, x2, x4, ..., x1, x3, ...]``
+    (for n = 8 it gathers ``[0, 2, 4, 6, 1, 3, 5, 7]``). The log's code shuffled its linear
+    stacks this way; its convolutional stacks gathered as :func:`riffle`."""
+    return torch.cat([torch.arange(0, n, 2), torch.arange(1, n, 2)])
 
 
 def random_permutation(n: int, seed: int) -> torch.Tensor:
@@ -25,9 +33,11 @@ def random_permutation(n: int, seed: int) -> torch.Tensor:
 
 
 def shuffle_index(kind: str, n: int, seed: int = 0) -> torch.Tensor:
-    """The gather index of a shuffle named ``kind`` ("riffle", "permutation" or "none")."""
+    """The gather index of a shuffle named ``kind`` ("riffle", "unriffle", "permutation" or "none")."""
     if kind == "riffle":
         return riffle(n)
+    if kind == "unriffle":
+        return unriffle(n)
     if kind == "permutation":
         return random_permutation(n, seed)
     if kind == "none":

@@ -39,8 +39,10 @@ class StackedACDC(StructuredLinear):
     Args:
         in_features, out_features: sizes of each input and output sample.
         n_layers: number of ACDC layers; the stack holds exactly this many.
-        shuffle: ``"riffle"`` (two-group interleave), ``"permutation"`` (a fixed random
-            permutation per gap, from ``seed``, stored in the state dict) or ``"none"``.
+        shuffle: ``"riffle"`` (the two halves interleaved: ``[0, 4, 1, 5, ...]`` for 8),
+            ``"unriffle"`` (its inverse, evens then odds: ``[0, 2, 4, 6, 1, ...]``, the log's
+            linear stacks), ``"permutation"`` (a fixed random permutation per gap, from ``seed``,
+            stored in the state dict) or ``"none"``.
         shuffle_last: shuffle after the last layer too (the code behind the log's E11 did).
         relu, batchnorm: ReLU / BatchNorm1d(affine=False) between layers.
         bias: give the stack biases, as ``nn.Linear``'s ``bias``. Default True. The biases belong
@@ -58,7 +60,8 @@ class StackedACDC(StructuredLinear):
         form: ``"fft"`` (the layers on every row), ``"collapsed"`` (a linear stack multiplied out,
             differentiably, into one weight each call, then one matrix product) or ``"auto"``
             (default: per call, the faster of the two by the rule of :mod:`acdc_core.forms`).
-        order, parameterisation, init, sigma, diagonal_bias: passed to every :class:`ACDC`.
+        order, parameterisation, init, sigma, bias_init, diagonal_bias: passed to every
+            :class:`ACDC`.
 
     Shape:
         Input ``(*, in_features)``, output ``(*, out_features)``.
@@ -71,7 +74,7 @@ class StackedACDC(StructuredLinear):
                  block_size: int | None = None, seed: int = 0, form: str = "auto",
                  order: str = "dct_first",
                  parameterisation: str = "original", init: str = "normal", sigma: float = 1e-2,
-                 diagonal_bias: bool = False, device=None, dtype=None):
+                 bias_init: str = "zero", diagonal_bias: bool = False, device=None, dtype=None):
         super().__init__(in_features, out_features, bias=False, device=device, dtype=dtype)
         _check_options(in_features, out_features, n_layers, shuffle, shuffle_last, relu, batchnorm,
                        bias, bias_placement, grow, shrink, block_size, seed)
@@ -90,7 +93,7 @@ class StackedACDC(StructuredLinear):
         self.layers = nn.ModuleList(
             ACDC(self.padded_width, order=order, parameterisation=parameterisation, init=init,
                  sigma=sigma, bias=bias and (bias_placement == "every" or i == n_layers - 1),
-                 diagonal_bias=diagonal_bias, block_size=block, **factory)
+                 bias_init=bias_init, diagonal_bias=diagonal_bias, block_size=block, **factory)
             for i in range(n_layers))
         self.grow_linear = (nn.Linear(in_features, width - in_features, **factory)
                             if grow == "linear" and in_features < width else None)
@@ -238,6 +241,7 @@ class StackedACDC(StructuredLinear):
                    "order": (layer.order, "dct_first"),
                    "parameterisation": (layer.parameterisation, "original"),
                    "init": (layer.init, "normal"), "sigma": (layer.sigma, 1e-2),
+                   "bias_init": (self.layers[-1].bias_init, "zero"),
                    "diagonal_bias": (layer.a_bias is not None, False)}
         parts += [f"{name}={value!r}" for name, (value, default) in options.items()
                   if value != default]

@@ -225,6 +225,30 @@ def test_state_dict_round_trip_restores_outputs_and_permutations():
     assert torch.equal(shuffle_index("permutation", 10, 5), shuffle_index("permutation", 10, 5))
 
 
+def test_each_riffle_name_gathers_as_its_permutation_matrix():
+    x = torch.arange(8, dtype=F64)
+    assert gather_matrix(shuffle_index("riffle", 8)) @ x == pytest.approx([0, 4, 1, 5, 2, 6, 3, 7])
+    assert gather_matrix(shuffle_index("unriffle", 8)) @ x == pytest.approx([0, 2, 4, 6, 1, 3, 5, 7])
+    for n in (1, 2, 7, 8, 9):  # inverses of each other, odd lengths included
+        both = gather_matrix(shuffle_index("riffle", n)) @ gather_matrix(shuffle_index("unriffle", n))
+        assert torch.equal(both, torch.eye(n, dtype=F64))
+    stack = StackedACDC(8, 8, 3, shuffle="unriffle", shuffle_last=True, init="identity", bias=False, dtype=F64)
+    P = gather_matrix(shuffle_index("unriffle", 8))  # identity layers: the stack is the shuffles alone
+    assert torch.allclose(stack(x.unsqueeze(0))[0], P @ P @ P @ x, atol=1e-12)
+
+
+def test_the_uniform_bias_initialisation_is_nn_linears():
+    torch.manual_seed(0)
+    layer = ACDC(4096, bias_init="uniform")
+    bound = 4096 ** -0.5
+    bias = layer.bias.detach()
+    assert bias.abs().max() <= bound and bias.std().item() == pytest.approx(bound / 3 ** 0.5, rel=0.05)
+    assert torch.count_nonzero(ACDC(16).bias) == 0  # the default stays zero
+    stack = StackedACDC(16, 16, 3, bias_init="uniform", bias_placement="last")
+    assert [layer.bias is not None and bool(layer.bias.any()) for layer in stack.layers] == [False, False, True]
+    assert "bias_init='uniform'" in repr(stack)
+
+
 @pytest.mark.parametrize("device", devices())
 def test_moving_between_dtypes_and_devices(device):
     stack = StackedACDC(16, 16, 3, shuffle="permutation", dtype=F64)
@@ -250,7 +274,7 @@ def test_moving_between_dtypes_and_devices(device):
     (lambda: ACDC(8, impl="sparse"), None, ValueError, "impl must be one of"),
     (lambda: ACDC(8, block_size=3), None, ValueError, "block_size must be a positive int dividing features=8, got 3"),
     (lambda: ACDC(0), None, ValueError, "features must be a positive int"),
-    (lambda: StackedACDC(8, 8, 2, shuffle="random"), None, ValueError, "shuffle must be one of 'riffle', 'permutation', 'none'"),
+    (lambda: StackedACDC(8, 8, 2, shuffle="random"), None, ValueError, "shuffle must be one of 'riffle', 'unriffle', 'permutation', 'none'"),
     (lambda: StackedACDC(8, 8, 0), None, ValueError, "n_layers must be a positive int"),
     (lambda: StackedACDC(8, 8, 2, block_size=16), None, ValueError, "block_size must be an int from 1 to the working width 8"),
     (lambda: StackedACDC(10, 4, 2, shrink="sum"), None, ValueError, "divisible"),

@@ -23,8 +23,8 @@ def test_every_optimiser_fits_a_small_stack():
 
 
 def test_architectures():
-    assert acdc_stack(8, 2, "relu+bn", "riffle").batchnorm
-    relu = acdc_stack(8, 2, "relu", "riffle")
+    assert acdc_stack(8, 2, "relu+bn", "unriffle").batchnorm
+    relu = acdc_stack(8, 2, "relu", "unriffle")
     assert relu.relu and not relu.batchnorm
     assert not acdc_stack(8, 2, "linear", "none").relu
 

@@ -48,11 +48,12 @@ def fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, optimiser: str, step
 
 def acdc_stack(n: int, n_layers: int, architecture: str, shuffle: str, seed: int = 0) -> StackedACDC:
     """The log's stacks: ``"relu+bn"`` (E6: BatchNorm and ReLU between layers), ``"relu"`` (E10),
-    or ``"linear"``; a bias on every layer, N(1, 1e-2) diagonals, float64."""
+    or ``"linear"``; a bias on every layer drawn as nn.Linear's (as the log's code did), N(1, 1e-2)
+    diagonals, float64. The log's riffle is ``shuffle="unriffle"``."""
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         return StackedACDC(n, n, n_layers, shuffle=shuffle, seed=seed, relu="relu" in architecture,
-                           batchnorm="bn" in architecture, dtype=torch.float64)
+                           batchnorm="bn" in architecture, bias_init="uniform", dtype=torch.float64)
 
 
 def exact_problem(n: int, samples: int, seed: int = 0):

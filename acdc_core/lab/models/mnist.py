@@ -4,13 +4,21 @@ MNIST example. Every model maps images ``(B, 1, 28, 28)`` (or ``(B, 784)``) to l
 """
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 from typing import Callable
 
+import torch
 from torch import nn
 
+from ...acdc import ACDC
 from ...checks import check_choice
+from ...shuffle import unriffle
 from ...stack import StackedACDC
+
+LOG_LAYERS = {"shuffle": "unriffle", "bias_init": "uniform"}  # the log's code: its riffle, nn.Linear's bias
+E1_READINGS = ("padded", "unpadded", "narrowing")
 
 
 class FirstOutputs(nn.Module):
@@ -27,14 +35,74 @@ class FirstOutputs(nn.Module):
         return f"k={self.k}"
 
 
-def e1(init: str = "normal") -> nn.Sequential:
-    """E1: StackedACDC 784→64 of 12 layers in blocks of 128 (the log's groups=8), bias, BatchNorm,
-    riffle and ReLU between layers, the log's linear shrink; then ReLU and Linear(64, 10)."""
-    return nn.Sequential(
-        nn.Flatten(),
-        StackedACDC(784, 64, 12, shuffle="riffle", relu=True, batchnorm=True,
-                    shrink="linear", block_size=128, init=init),
-        nn.ReLU(), nn.Linear(64, 10))
+def narrowing_widths(in_features: int, out_features: int, n_layers: int, groups: int) -> list[int]:
+    """The width of each layer of a stack that narrows in even steps (the log's reading of "maps
+    down in the 12 steps"): blocks of the power of two at or above ``in_features / groups``, their
+    count moving from the input's to the output's (rounded up) evenly over ``n_layers + 1`` steps.
+    For E1 (784 → 64, 12 layers, 8 groups): 896, 768, 768, 640, ..., 256, 128."""
+    block = 2 ** math.ceil(math.log2(in_features // groups))
+    first, last = math.ceil(in_features / block), math.ceil(out_features / block)
+    return [block * (first + round((last - first) * i / (n_layers + 1))) for i in range(1, n_layers + 1)]
+
+
+class NarrowingACDC(nn.Module):
+    """E1 as its log's code reads: a stack whose width changes from layer to layer
+    (:func:`narrowing_widths`). Before a layer, a wider width concatenates a linear projection of
+    the input; a narrower one keeps the first features and adds a linear map of the dropped ones.
+    Each layer: ACDC in ``groups`` equal blocks with nn.Linear's bias initialisation, BatchNorm
+    (no affine), the log's riffle (:func:`~acdc_core.shuffle.unriffle`), and ReLU but after the
+    last; a final narrowing to ``out_features``. ``(B, in_features) -> (B, out_features)``."""
+
+    def __init__(self, in_features: int, out_features: int, n_layers: int, groups: int, init: str):
+        super().__init__()
+        widths = narrowing_widths(in_features, out_features, n_layers, groups)
+        self.resizes = nn.ModuleList(_resize(d, d_to) for d, d_to in zip([in_features, *widths], widths))
+        self.layers = nn.ModuleList(ACDC(d, block_size=d // groups, init=init, bias_init="uniform")
+                                    for d in widths)
+        self.batchnorms = nn.ModuleList(nn.BatchNorm1d(d, affine=False) for d in widths)
+        for i, d in enumerate(widths):
+            self.register_buffer(f"shuffle_{i}", unriffle(d))
+        self.last = _resize(widths[-1], out_features)
+
+    def forward(self, x):
+        for i, (resize, layer, batchnorm) in enumerate(zip(self.resizes, self.layers, self.batchnorms)):
+            x = batchnorm(layer(resize(x)))[:, getattr(self, f"shuffle_{i}")]
+            x = torch.relu(x) if i < len(self.layers) - 1 else x
+        return self.last(x)
+
+
+class _Resized(nn.Module):
+    """Widen by concatenating ``Linear(d, d_to - d)(x)``, or narrow to the first ``d_to`` features
+    plus ``Linear(d - d_to, d_to)`` of the rest: ``(B, d) -> (B, d_to)``."""
+
+    def __init__(self, d: int, d_to: int):
+        super().__init__()
+        self.d_to = d_to
+        self.linear = nn.Linear(d, d_to - d, bias=False) if d_to > d else nn.Linear(d - d_to, d_to, bias=False)
+
+    def forward(self, x):
+        if self.d_to > x.shape[-1]:
+            return torch.cat([x, self.linear(x)], -1)
+        return x[:, :self.d_to] + self.linear(x[:, self.d_to:])
+
+
+def _resize(d: int, d_to: int) -> nn.Module:
+    return nn.Identity() if d == d_to else _Resized(d, d_to)
+
+
+def e1(init: str = "normal", reading: str = "padded") -> nn.Sequential:
+    """E1: a 12-layer ACDC stack 784→64 with bias, BatchNorm, the log's riffle and ReLU between
+    layers; then ReLU and Linear(64, 10). Its log leaves the stack's widths open; ``reading``:
+    ``"padded"`` (784 padded to 7 blocks of 128, the log's groups=8; the linear shrink to 64 after
+    the last layer), ``"unpadded"`` (one 784-wide block) or ``"narrowing"``
+    (:class:`NarrowingACDC`, the width shrinking over the 12 layers)."""
+    check_choice("reading", reading, E1_READINGS)
+    if reading == "narrowing":
+        stack = NarrowingACDC(784, 64, 12, groups=8, init=init)
+    else:
+        stack = StackedACDC(784, 64, 12, relu=True, batchnorm=True, shrink="linear",
+                            block_size=128 if reading == "padded" else None, init=init, **LOG_LAYERS)
+    return nn.Sequential(nn.Flatten(), stack, nn.ReLU(), nn.Linear(64, 10))
 
 
 def e2() -> nn.Sequential:
@@ -42,16 +110,17 @@ def e2() -> nn.Sequential:
     anywhere)."""
     return nn.Sequential(
         nn.Flatten(),
-        StackedACDC(784, 10, 32, shuffle="riffle", relu=True, batchnorm=True,
-                    shrink="truncate", block_size=128))
+        StackedACDC(784, 10, 32, relu=True, batchnorm=True, shrink="truncate", block_size=128,
+                    **LOG_LAYERS))
 
 
 def e11() -> nn.Sequential:
-    """E11: 32 ACDC layers at width 784 with a bias each, riffle and ReLU between layers, one more
-    riffle after the last (as the log's code did), and the first 10 outputs as logits."""
+    """E11: 32 ACDC layers at width 784 with a bias each (nn.Linear's initialisation), the log's
+    riffle and ReLU between layers, one more riffle after the last (as the log's code did), and the
+    first 10 outputs as logits: outputs 0, 2, ..., 18 of the last layer."""
     return nn.Sequential(
         nn.Flatten(),
-        StackedACDC(784, 784, 32, shuffle="riffle", shuffle_last=True, relu=True),
+        StackedACDC(784, 784, 32, shuffle_last=True, relu=True, **LOG_LAYERS),
         FirstOutputs(10))
 
 
@@ -114,6 +183,11 @@ MNIST_MODELS = {
                          log_accuracy=0.9657),
     "e1_normal": Recipe(lambda: e1("normal"), "E1, N(1, 1e-2) init", "sgd", 0.01, momentum=0.5,
                         log_accuracy=0.9518),
+    **{f"e1_{init}_{reading}": Recipe(lambda init=init, reading=reading: e1(init, reading),
+                                      f"E1, {label} init, {reading} reading", "sgd", 0.01, momentum=0.5,
+                                      log_accuracy=accuracy)
+       for reading in E1_READINGS[1:]
+       for init, label, accuracy in (("uniform", "uniform(-1, 1)", 0.9657), ("normal", "N(1, 1e-2)", 0.9518))},
     "e2": Recipe(e2, "E2, 32 layers to 10 outputs, no Linear", "sgd", 0.01, momentum=0.5,
                  log_accuracy=0.5541),
     "e11": Recipe(e11, "E11, 32 ACDC layers, no Linear", "adam", 1e-3, log_accuracy=0.9741),
