@@ -11,6 +11,7 @@ epoch) and the run's own ``provenance``. Recording a run again (same recipe and 
 from __future__ import annotations
 
 import datetime
+import fcntl
 import json
 import os
 import platform
@@ -73,22 +74,29 @@ def headline(recorded: dict) -> list[dict]:
 def record(notebook: str, profile: str, run: dict, folder: str | os.PathLike = RESULTS) -> Path:
     """Add ``run`` (a dict with at least ``recipe``, ``seed`` and ``provenance``) to the recorded
     results, replacing a run of the same recipe and seed; the file's provenance becomes the run's.
-    Written atomically; the folder is made if needed."""
+    Written atomically, under a lock on the folder (made if needed), so processes recording into
+    one file at once lose none of each other's runs."""
     missing = {"recipe", "seed", "provenance"} - set(run)
     if missing:
         raise ValueError(f"a recorded run needs {sorted(missing)}; got keys {sorted(run)}")
     path = results_file(notebook, profile, folder)
     path.parent.mkdir(parents=True, exist_ok=True)
-    recorded = load(notebook, profile, folder) or {"notebook": notebook, "profile": profile, "runs": []}
-    runs = [r for r in recorded["runs"] if (r["recipe"], r["seed"]) != (run["recipe"], run["seed"])]
-    recorded.update(provenance=run["provenance"], runs=runs + [run])
-    text = json.dumps(recorded, indent=1, ensure_ascii=False) + "\n"
-    return write_atomically(path, lambda partial: partial.write_text(text, encoding="utf-8"))
+    lock = os.open(path.parent, os.O_RDONLY)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        recorded = load(notebook, profile, folder) or {"notebook": notebook, "profile": profile, "runs": []}
+        runs = [r for r in recorded["runs"] if (r["recipe"], r["seed"]) != (run["recipe"], run["seed"])]
+        recorded.update(provenance=run["provenance"], runs=runs + [run])
+        text = json.dumps(recorded, indent=1, ensure_ascii=False) + "\n"
+        return write_atomically(path, lambda partial: partial.write_text(text, encoding="utf-8"))
+    finally:
+        os.close(lock)  # releases the lock
 
 
 def provenance(command: str, data_name: str, verified: bool) -> dict:
     """Where a run comes from: this checkout's commit (with "+ changes" when the tree differs from
-    it; "unknown" outside a git checkout), today's date, ``command``, this machine and the data."""
+    it; "unknown" outside a git checkout), today's date, ``command``, this machine and the data.
+    Take it when the run starts: the checkout may change while it trains."""
     return {"commit": _commit(), "date": datetime.date.today().isoformat(), "command": command,
             "machine": machine(), "data": {"name": data_name, "verified": verified}}
 
@@ -99,7 +107,8 @@ def machine() -> str:
         device = torch.cuda.get_device_name()
     else:
         device = f"{_cpu_model()}, {os.cpu_count()} cores"
-    return f"{device}, torch {torch.__version__}, {torch.get_num_threads()} torch threads"
+    threads = torch.get_num_threads()
+    return f"{device}, torch {torch.__version__}, {threads} torch thread{'s' if threads > 1 else ''}"
 
 
 def _cpu_model() -> str:

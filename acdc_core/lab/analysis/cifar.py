@@ -380,6 +380,8 @@ def main(argv=None) -> None:
         distributed.start()
     splits = renamed(load(args.dataset, root=args.root, verify=not args.no_verify), args.data_name)
     train_set, test_set = splits[0].first(args.train_images), splits[1].first(args.test_images)
+    command = "python -m acdc_core.lab.analysis.cifar " + " ".join(sys.argv[1:] if argv is None else argv)
+    origin = results.provenance(command, *data_provenance(train_set))
     for name, seed in args.runs:
         teacher = None
         if args.teacher_weights and CIFAR_RECIPES[name].teacher:
@@ -388,8 +390,6 @@ def main(argv=None) -> None:
                      teacher=teacher, progress=False, amp=args.amp)
         final = result.history.final
         if args.record and distributed.is_main():
-            command = "python -m acdc_core.lab.analysis.cifar " + " ".join(argv or sys.argv[1:])
-            origin = results.provenance(command, *data_provenance(train_set))
             results.record("cifar", args.record, run_record(result, train_set.name, origin), args.results)
         if distributed.is_main():
             print(f"{name} seed {seed} on {train_set.name}: test accuracy "

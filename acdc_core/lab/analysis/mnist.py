@@ -153,12 +153,12 @@ def main(argv=None) -> None:
         torch.set_num_threads(args.threads)
     train_set, test_set = load(args.dataset, root=args.root)
     command = "python -m acdc_core.lab.analysis.mnist " + " ".join(sys.argv[1:] if argv is None else argv)
+    origin = results.provenance(command, train_set.name.split(" train")[0], verified=True)
     for name, seed in args.runs:
         result = run(name, train_set, test_set, args.epochs, seed,
                      checkpoint_dir=args.checkpoint_dir, progress=False, amp=args.amp)
         final = result.history.final
         if args.record:
-            origin = results.provenance(command, train_set.name.split(" train")[0], verified=True)
             results.record("mnist", args.record, run_record(result, train_set.name, origin), args.results)
         print(f"{name} seed {seed}: test accuracy {final['test_accuracy']:.4f} after "
               f"{final['epoch']} epochs, {final['samples_per_second']:.0f} samples/s", flush=True)
