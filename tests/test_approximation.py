@@ -37,10 +37,10 @@ def test_structure_comparison_counts_and_fits():
     models = families(8, [1, 2], [2], [2], [1, 8])
     assert set(models) >= {"ACDC original, permutation", "AFDF, permutation", "block ACDC, 2 blocks",
                            "linear ShuffleNet", "low rank", "dense"}
-    rows = compare({k: models[k] for k in ("ACDC riffle, none", "low rank", "dense")}, 8, 20, 2,
+    rows = compare({k: models[k] for k in ("ACDC riffle, unriffle", "low rank", "dense")}, 8, 20, 2,
                    maxiter=200)
     by = {(r["family"], r["config"]): r for r in rows}
-    assert by[("ACDC riffle, none", "K=2")]["params"] == 2 * 8 * 2
+    assert by[("ACDC riffle, unriffle", "K=2")]["params"] == 2 * 8 * 2
     assert by[("low rank", "rank 1")]["params"] == 16
     assert by[("dense", "N×N")]["mse"] < 1e-8  # an exactly linear target, fitted exactly
     assert by[("low rank", "rank 8")]["mse"] < by[("low rank", "rank 1")]["mse"]

@@ -10,6 +10,8 @@ from acdc_core.lab.analysis import cifar
 
 REQUIRED_RUN = {"recipe", "seed", "data", "epochs", "test_accuracy", "parameters", "train_seconds",
                 "curves", "provenance"}
+REQUIRED_FIT = {"recipe", "seed", "data", "settings", "mse", "iterations", "parameters", "train_seconds",
+                "curves", "provenance"}
 REQUIRED_PROVENANCE = {"commit", "date", "command", "machine", "data"}
 
 
@@ -43,9 +45,9 @@ def test_every_committed_results_file_has_the_recorded_form():
         assert (recorded["notebook"], recorded["profile"]) == (path.parent.name, path.stem)
         assert set(recorded["provenance"]) >= REQUIRED_PROVENANCE
         for run in recorded["runs"]:
-            assert set(run) >= REQUIRED_RUN, (path, run["recipe"])
+            assert set(run) >= (REQUIRED_FIT if "mse" in run else REQUIRED_RUN), (path, run["recipe"])
             assert set(run["provenance"]["data"]) == {"name", "verified"}
-            assert 0 <= run["test_accuracy"] <= 1
+            assert 0 <= run["mse"] if "mse" in run else 0 <= run["test_accuracy"] <= 1
 
 
 def test_verdicts_give_the_gaps_of_the_recorded_runs():
@@ -107,8 +109,12 @@ def test_the_headline_summarises_each_recipe_over_its_seeds(tmp_path):
     assert list(recorded) == ["cpu", "full"] and results.recorded_profiles("cifar", tmp_path) == {}
     e11, e2 = results.headline(recorded["full"])
     assert e11 == {"recipe": "e11", "seeds": 2, "epochs": 1, "test accuracy %": "97.50 ± 0.71",
-                   "parameters": "75,264", "training hours": f"{2 / 3600:.2f}"}
-    assert (e2["test accuracy %"], e2["training hours"]) == ("60.00", "—")
+                   "parameters": "75,264", "hours": f"{2 / 3600:.2f}"}
+    assert (e2["test accuracy %"], e2["hours"]) == ("60.00", "—")
+    fits = {"runs": [{**fake_run("E25 K=1", seed, 0, 64), "mse": mse, "iterations": 40 + seed}
+                     for seed, mse in ((0, 0.04), (1, 0.05))]}
+    assert {k: results.headline(fits)[0][k] for k in ("seeds", "iterations", "final MSE")} == {
+        "seeds": 2, "iterations": 41, "final MSE": "0.04500 ± 0.00707"}
 
 
 def test_the_suite_index_shows_each_recorded_profile_beside_the_run():

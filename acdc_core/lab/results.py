@@ -53,21 +53,34 @@ def recorded_profiles(notebook: str, folder: str | os.PathLike = RESULTS) -> dic
     return {path.stem: load(notebook, path.stem, folder) for path in files}
 
 
-def headline(recorded: dict) -> list[dict]:
-    """One row per recipe of a recorded results file: its seeds, epochs, mean test accuracy (%,
-    ± the seeds' standard deviation when there are several), parameters and total training hours."""
-    by_recipe: dict[str, list[dict]] = {}
+def by_recipe(recorded: dict) -> dict[str, list[dict]]:
+    """Recipe -> its recorded runs (one per seed), in the order first recorded."""
+    grouped: dict[str, list[dict]] = {}
     for run in recorded["runs"]:
-        by_recipe.setdefault(run["recipe"], []).append(run)
+        grouped.setdefault(run["recipe"], []).append(run)
+    return grouped
+
+
+def mean_and_spread(values: list[float], digits: int) -> str:
+    """``mean ± sample standard deviation`` (the mean alone for one value), to ``digits`` places."""
+    spread = f" ± {statistics.stdev(values):.{digits}f}" if len(values) > 1 else ""
+    return f"{statistics.fmean(values):.{digits}f}{spread}"
+
+
+def headline(recorded: dict) -> list[dict]:
+    """One row per recipe of a recorded results file: its seeds, epochs (or iterations), mean test
+    accuracy (%; or final MSE) ± the seeds' standard deviation, parameters and total hours."""
     rows = []
-    for recipe, runs in by_recipe.items():
-        accuracy = [100 * r["test_accuracy"] for r in runs]
-        spread = f" ± {statistics.stdev(accuracy):.2f}" if len(runs) > 1 else ""
+    for recipe, runs in by_recipe(recorded).items():
         seconds = [r.get("train_seconds") for r in runs]
-        rows.append({"recipe": recipe, "seeds": len(runs), "epochs": runs[0]["epochs"],
-                     "test accuracy %": f"{statistics.fmean(accuracy):.2f}{spread}",
-                     "parameters": f"{runs[0]['parameters']:,}",
-                     "training hours": f"{sum(seconds) / 3600:.2f}" if None not in seconds else "—"})
+        if "mse" in runs[0]:
+            figures = {"iterations": max(r["iterations"] for r in runs),
+                       "final MSE": mean_and_spread([r["mse"] for r in runs], 5)}
+        else:
+            figures = {"epochs": runs[0]["epochs"],
+                       "test accuracy %": mean_and_spread([100 * r["test_accuracy"] for r in runs], 2)}
+        rows.append({"recipe": recipe, "seeds": len(runs), **figures, "parameters": f"{runs[0]['parameters']:,}",
+                     "hours": f"{sum(seconds) / 3600:.2f}" if None not in seconds else "—"})
     return rows
 
 

@@ -83,7 +83,7 @@ def families(n: int, depths, groups, shufflenet_layers, ranks) -> dict[str, dict
     f64 = torch.float64
     out: dict[str, dict] = {}
     for parameterisation in ("original", "riffle"):
-        for shuffle in ("permutation", "riffle", "none"):
+        for shuffle in ("permutation", "unriffle", "none"):
             out[f"ACDC {parameterisation}, {shuffle}"] = {
                 f"K={k}": seeded(lambda s, k=k, p=parameterisation, sh=shuffle: StackedACDC(
                     n, n, k, shuffle=sh, seed=s, bias=False, parameterisation=p, dtype=f64))

@@ -1,0 +1,166 @@
+"""The long grids of the approximation studies, fitted in the background and recorded run by run in
+``results/<notebook>/<profile>.json`` (:mod:`acdc_core.lab.results`), so a stopped grid resumes
+where it was:
+
+- ``e25`` (structure_comparison): ACDC stacks of K = 1, 2, 4, ..., 32 layers, both
+  parameterisations, a permutation, the log's riffle or no shuffle between layers; E25's problem
+  (M = 32, 100 samples), CG for at most 1000 iterations, 10 replicates;
+- ``e24`` (structure_comparison): linear stacks with a permutation between layers on 10,000
+  samples, BFGS for at most 100 iterations, K = 2 … 32, 3 replicates;
+- ``linear_approximation``: the 18 configurations of E6 and E10 (architecture × shuffle ×
+  optimiser), 32 layers, 10,000 rows, 1000 steps.
+
+Each recorded run holds ``recipe``, ``seed`` (the replicate), ``data`` (the problem), ``settings``,
+``mse`` (final training MSE), ``best_mse``, ``iterations``, ``parameters``, ``train_seconds``,
+``curves`` (the MSE at log-spaced steps) and ``provenance``.
+"""
+from __future__ import annotations
+
+import itertools
+import sys
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+
+from ...base import parameter_count
+from ...stack import StackedACDC
+from ...training.optimise import fit_scipy, mse
+from .. import results
+from .approximation import acdc_stack, exact_problem, fit, problem
+
+E25_DEPTHS = (1, 2, 4, 8, 16, 32)
+E25_SHUFFLES = ("permutation", "unriffle", "none")
+E24_DEPTHS = (2, 4, 8, 16, 32)
+ARCHITECTURES = ("relu+bn", "relu", "linear")
+APPROXIMATION_SHUFFLES = ("permutation", "unriffle")
+APPROXIMATION_OPTIMISERS = ("SGD", "Adam", "L-BFGS")
+
+
+@dataclass(frozen=True)
+class GridRun:
+    """One fit of a grid: where it is recorded, its label, replicate, settings and the fit itself
+    (``fit()`` -> (MSE after each step, model parameters))."""
+    notebook: str
+    recipe: str
+    seed: int
+    data: str
+    settings: dict
+    fit: Callable[[], tuple[list[float], int]]
+
+
+def stack_label(parameterisation: str, shuffle: str, k: int) -> str:
+    return f"ACDC {parameterisation}, {shuffle}, K={k}"
+
+
+def _exact_fit(k: int, parameterisation: str, shuffle: str, samples: int, method: str, maxiter: int,
+               seed: int) -> tuple[list[float], int]:
+    """A K-layer linear stack without biases fitted to E24/E25's problem of replicate ``seed``."""
+    x, y = exact_problem(32, samples, seed)
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        model = StackedACDC(32, 32, k, shuffle=shuffle, seed=seed, bias=False,
+                            parameterisation=parameterisation, dtype=torch.float64)
+    losses, _ = fit_scipy(model, mse(x, y), method=method, maxiter=maxiter)
+    return losses, parameter_count(model)
+
+
+def e25_runs(replicates: int = 10, maxiter: int = 1000) -> list[GridRun]:
+    settings = {"M": 32, "samples": 100, "method": "CG", "maxiter": maxiter}
+    return [GridRun("structure_comparison", "E25 " + stack_label(p, shuffle, k), r,
+                    f"E25 problem: random 32×32 W, 100 samples, replicate {r}", settings,
+                    lambda k=k, p=p, shuffle=shuffle, r=r: _exact_fit(k, p, shuffle, 100, "CG", maxiter, r))
+            for p in ("original", "riffle") for shuffle in E25_SHUFFLES for k in E25_DEPTHS
+            for r in range(replicates)]
+
+
+def e24_runs(replicates: int = 3, maxiter: int = 100) -> list[GridRun]:
+    settings = {"M": 32, "samples": 10_000, "method": "BFGS", "maxiter": maxiter}
+    return [GridRun("structure_comparison", "E24 " + stack_label("original", "permutation", k), r,
+                    f"E24 problem: random 32×32 W, 10,000 samples, replicate {r}", settings,
+                    lambda k=k, r=r: _exact_fit(k, "original", "permutation", 10_000, "BFGS", maxiter, r))
+            for k in E24_DEPTHS for r in range(replicates)]
+
+
+def approximation_configs() -> list[list[str]]:
+    """The linear approximation's full grid: [architecture, shuffle, optimiser]."""
+    return [list(c) for c in itertools.product(ARCHITECTURES, APPROXIMATION_SHUFFLES, APPROXIMATION_OPTIMISERS)]
+
+
+def _approximation_fit(architecture: str, shuffle: str, optimiser: str, rows: int, steps: int):
+    x, y, _ = problem(32, rows, 1e-4, seed=0)
+    model = acdc_stack(32, 32, architecture, shuffle, seed=0)
+    return fit(model, x, y, optimiser, steps), parameter_count(model)
+
+
+def approximation_runs(rows: int = 10_000, steps: int = 1000) -> list[GridRun]:
+    settings = {"n": 32, "n_layers": 32, "rows": rows, "steps": steps, "noise_variance": 1e-4}
+    return [GridRun("linear_approximation", ", ".join(config), 0,
+                    f"random Linear(32, 32) + N(0, 1e-4) noise, {rows:,} rows", settings,
+                    lambda config=config: _approximation_fit(*config, rows, steps))
+            for config in approximation_configs()]
+
+
+GRIDS = {"e25": e25_runs, "e24": e24_runs, "linear_approximation": approximation_runs}
+
+
+def log_spaced(losses: list[float]) -> list[dict]:
+    """The MSE at steps 0, 1, 2, 5, 10, 20, 50, ... and the last: a curve small enough to keep."""
+    last = len(losses) - 1
+    steps = sorted({s for s in (m * 10 ** e for e in range(7) for m in (1, 2, 5)) if s < last} | {0, last})
+    return [{"step": s, "mse": losses[s]} for s in steps]
+
+
+def record_run(run: GridRun, origin: dict, profile: str, folder) -> dict:
+    """Fit ``run`` and record it; the recorded run."""
+    start = time.perf_counter()
+    losses, parameters = run.fit()
+    recorded = {"recipe": run.recipe, "seed": run.seed, "data": run.data, "settings": run.settings,
+                "mse": losses[-1], "best_mse": min(losses), "iterations": len(losses) - 1,
+                "parameters": parameters, "train_seconds": time.perf_counter() - start,
+                "curves": log_spaced(losses), "provenance": origin}
+    results.record(run.notebook, profile, recorded, folder)
+    return recorded
+
+
+def pending(runs: list[GridRun], profile: str, folder) -> list[GridRun]:
+    """The runs not yet recorded with the same settings."""
+    done = set()
+    for notebook in {run.notebook for run in runs}:
+        for r in (results.load(notebook, profile, folder) or {"runs": []})["runs"]:
+            done.add((notebook, r["recipe"], r["seed"], repr(r.get("settings"))))
+    return [run for run in runs if (run.notebook, run.recipe, run.seed, repr(run.settings)) not in done]
+
+
+def main(argv=None) -> None:
+    """Fit grids in the background, recording each run as it ends; a rerun fits only what is not
+    recorded yet."""
+    import argparse
+
+    from .command import count
+
+    parser = argparse.ArgumentParser(description=main.__doc__.split(";")[0])
+    parser.add_argument("grids", nargs="+", choices=tuple(GRIDS))
+    parser.add_argument("--record", required=True, metavar="PROFILE", help="e.g. full")
+    parser.add_argument("--results", default=str(results.RESULTS), help="the results folder")
+    parser.add_argument("--replicates", type=count(1), default=None, help="default: each grid's own")
+    parser.add_argument("--threads", type=count(1), default=None, help="torch CPU threads")
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    command = "python -m acdc_core.lab.analysis.grids " + " ".join(sys.argv[1:] if argv is None else argv)
+    origin = results.provenance(command, "generated (seeded random problems)", verified=True)
+    runs = [run for name in args.grids for run in
+            (GRIDS[name](args.replicates) if args.replicates and name != "linear_approximation"
+             else GRIDS[name]())]
+    todo = pending(runs, args.record, args.results)
+    print(f"{len(runs) - len(todo)} of {len(runs)} runs already recorded", flush=True)
+    for i, run in enumerate(todo, 1):
+        recorded = record_run(run, origin, args.record, args.results)
+        print(f"[{i}/{len(todo)}] {run.recipe} replicate {run.seed}: MSE {recorded['mse']:.5g} "
+              f"in {recorded['train_seconds']:.0f} s", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,41 @@
+"""The background grids: a run records once and is skipped after, unless its settings change; a
+grid's fit is the notebook's computation; the linear approximation's grid is its full profile."""
+import dataclasses
+
+import pytest
+
+from acdc_core.lab import results, suite
+from acdc_core.lab.analysis import grids
+from acdc_core.lab.analysis.approximation import compare, families
+
+
+def test_a_grid_resumes_run_by_run_and_reruns_changed_settings(tmp_path):
+    runs = grids.e25_runs(replicates=2, maxiter=3)[:3]  # K=1 replicates 0, 1; K=2 replicate 0
+    origin = results.provenance("a test", "generated", verified=True)
+    first = grids.record_run(runs[0], origin, "check", tmp_path)
+    assert first["recipe"] == "E25 ACDC original, permutation, K=1" and first["parameters"] == 64
+    assert first["iterations"] <= 3 and first["curves"][0]["step"] == 0 and first["mse"] == first["curves"][-1]["mse"]
+    assert grids.pending(runs, "check", tmp_path) == runs[1:]
+    changed = dataclasses.replace(runs[0], settings={**runs[0].settings, "maxiter": 4})
+    assert grids.pending([changed], "check", tmp_path) == [changed]
+    assert results.load("structure_comparison", "check", tmp_path)["runs"][0]["settings"]["method"] == "CG"
+
+
+def test_a_grid_fit_is_the_notebooks_computation():
+    (row,) = compare({"one": {"K=2": families(32, [2], [], [], [])["ACDC original, permutation"]["K=2"]}},
+                     32, 100, 1, "CG", 5)
+    losses, parameters = grids._exact_fit(2, "original", "permutation", 100, "CG", 5, seed=0)
+    assert (row["mse"], row["params"]) == (losses[-1], parameters)
+
+
+def test_the_linear_approximation_grid_is_its_full_profile():
+    full = suite.plan(["linear_approximation"], "full")["linear_approximation"][1]
+    assert sorted(full["configs"]) == sorted(grids.approximation_configs())
+    assert len(grids.approximation_runs()) == 18 and len(grids.e25_runs()) == 2 * 3 * 6 * 10
+
+
+@pytest.mark.parametrize("length, steps", [(1, [0, 1]), (44, [0, 1, 2, 5, 10, 20, 44]),
+                                           (1000, [0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000])])
+def test_curves_are_kept_at_log_spaced_steps(length, steps):
+    losses = [float(i) for i in range(length + 1)]
+    assert [point["step"] for point in grids.log_spaced(losses)] == steps
