@@ -59,6 +59,9 @@ def test_verdicts_give_the_gaps_of_the_recorded_runs():
                         "with 15.0× fewer parameters and 5.0× fewer multiply-adds.")
     assert lines[1].endswith("; attention transfer: +5.00 points against wrn16_2_scratch from scratch.")
     assert lines[2].startswith("The log: E22's WRN-40-2 student with attention transfer reached 91.5%")
+    assert lines[3].startswith("Verdict, wrn16_2_scratch: ACDC below dense, as in the follow-up, with a larger "
+                               "gap (10.00 against 1.7 points).")
+    assert "attention transfer helped (+5.00 points; E23: +0.51)" in lines[4]
     assert len(cifar.recorded_verdicts({"runs": recorded["runs"][1:]})) == 1  # no dense run: no gap
 
 

@@ -328,14 +328,41 @@ def recorded_verdicts(recorded: dict) -> list[str]:
             change = 100 * (r["test_accuracy"] - scratch["test_accuracy"])
             line += f"; attention transfer: {change:+.2f} points against {scratch['recipe']} from scratch"
         lines.append(line + ".")
-    e22, wrn28, student = (CIFAR_RECIPES[n] for n in ("e22", "wrn28_10", "wrn28_10_acdc"))
+    e22, e23, e23_at, wrn28, student = (CIFAR_RECIPES[n] for n in
+                                        ("e22", "e23_scratch", "e23_distilled", "wrn28_10", "wrn28_10_acdc"))
+    follow_up_gap = 100 * (wrn28.log_accuracy - student.log_accuracy)
+    log_transfer = 100 * (e23_at.log_accuracy - e23.log_accuracy)
     lines.append(f"The log: E22's WRN-40-2 student with attention transfer reached "
                  f"{100 * e22.log_accuracy:.1f}% after {e22.epochs} epochs (its teacher's accuracy is "
-                 f"not given). The follow-up: a WRN-28-10 student {100 * student.log_accuracy:.2f}% "
-                 f"against its dense teacher's {100 * wrn28.log_accuracy:.1f}%, a gap of "
-                 f"{100 * (wrn28.log_accuracy - student.log_accuracy):.1f} points, after "
+                 f"not given); in E23, attention transfer moved the student {log_transfer:+.2f} points. The "
+                 f"follow-up: a WRN-28-10 student {100 * student.log_accuracy:.2f}% against its dense "
+                 f"teacher's {100 * wrn28.log_accuracy:.1f}%, a gap of {follow_up_gap:.1f} points, after "
                  f"{student.epochs} epochs.")
+    lines += [_verdict(r, runs, follow_up_gap, log_transfer) for r in runs.values() if _gap(r, runs) is not None]
     return lines
+
+
+def _gap(run: dict, runs: dict) -> float | None:
+    """Points of test accuracy by which ``run`` falls below its dense recipe's run (same seed)."""
+    dense = runs.get((CIFAR_RECIPES[run["recipe"]].dense, run["seed"]))
+    return None if dense is None or dense is run else 100 * (dense["test_accuracy"] - run["test_accuracy"])
+
+
+def _verdict(run: dict, runs: dict, follow_up_gap: float, log_transfer: float) -> str:
+    """The verdict on one substituted run: the direction and size of its gap to dense against the
+    follow-up's, and for a student with attention transfer, that change against E23's."""
+    gap = _gap(run, runs)
+    size = "larger" if gap > follow_up_gap else "smaller"
+    direction = "below dense, as in the follow-up" if gap > 0 else "above dense, unlike the follow-up"
+    text = f"Verdict, {run['recipe']}: ACDC {direction}, with a {size} gap ({gap:.2f} against {follow_up_gap:.1f} points)"
+    scratch = [r for r in runs.values() if r["seed"] == run["seed"] and not CIFAR_RECIPES[r["recipe"]].teacher
+               and _gap(r, runs) is not None and r is not run]
+    if CIFAR_RECIPES[run["recipe"]].teacher and scratch:
+        change = _gap(scratch[0], runs) - gap
+        text += (f"; attention transfer {'helped' if change > 0 else 'did not help'} ({change:+.2f} "
+                 f"points; E23: {log_transfer:+.2f})")
+    return (text + f". Indicative only: {run['epochs']} epochs against the follow-up's "
+            f"{CIFAR_RECIPES['wrn28_10_acdc'].epochs}, and one seed, so a point or two may be seed noise.")
 
 
 def trained_teacher(name: str, weights: str | Path) -> nn.Module:
