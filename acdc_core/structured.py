@@ -1,5 +1,6 @@
 """Comparison layers for the approximation studies: AFDF, a cascade of any square layers with
-shuffles, linear ShuffleNet, low-rank, and dense.
+shuffles, linear ShuffleNet, low-rank, dense, and two families from later work: Monarch and
+butterfly matrices.
 
 Each is a :class:`~acdc_core.base.StructuredLinear`: ``effective_weight()`` /
 ``effective_bias()`` (``layer(x) == x @ W.T + b``), ``to_linear()`` and ``parameter_count()``,
@@ -216,6 +217,86 @@ class Dense(StructuredLinear):
 
     def structured_map(self, x: torch.Tensor) -> torch.Tensor:
         return F.linear(x, self.weight)
+
+    def extra_repr(self) -> str:
+        return f"features={self.in_features}, bias={self.bias is not None}"
+
+
+class Monarch(StructuredLinear):
+    """A Monarch matrix (Dao et al., ICML 2022): ``y = Pᵀ L P R x + b`` with N = b·s, R
+    block-diagonal with b dense s×s blocks, P the transpose of the features laid out as a b×s grid,
+    and L block-diagonal with s dense b×b blocks: N·(b + s) parameters plus N for the bias
+    (2·N^1.5 at b = s = √N). Each block is drawn as ``nn.Linear``'s weight of its size.
+
+    Args: features: N. blocks: b, dividing N. bias: default True.
+    Shape: ``(*, N) -> (*, N)``.
+    """
+
+    def __init__(self, features: int, blocks: int, bias: bool = True, device=None, dtype=None):
+        check_positive_int("features", features)
+        check_positive_int("blocks", blocks)
+        if features % blocks:
+            raise ValueError(f"blocks must divide features={features}, got {blocks}")
+        super().__init__(features, features, bias, device, dtype)
+        self.blocks, self.block_size = blocks, features // blocks
+        b, s = self.blocks, self.block_size
+        self.right = nn.Parameter(torch.empty(b, s, s, device=device, dtype=dtype))
+        self.left = nn.Parameter(torch.empty(s, b, b, device=device, dtype=dtype))
+        self._place_bias_here()
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        with torch.no_grad():
+            for factor in (self.right, self.left):
+                bound = factor.shape[-1] ** -0.5
+                factor.uniform_(-bound, bound)
+        super().reset_parameters()
+
+    def structured_map(self, x: torch.Tensor) -> torch.Tensor:
+        grid = x.reshape(*x.shape[:-1], self.blocks, self.block_size)
+        grid = torch.einsum("...bi,bji->...bj", grid, self.right)  # R: each row of the grid
+        grid = torch.einsum("...bs,scb->...cs", grid, self.left)  # P, L, Pᵀ: each column
+        return grid.reshape(x.shape)
+
+    def extra_repr(self) -> str:
+        return f"features={self.in_features}, blocks={self.blocks}, bias={self.bias is not None}"
+
+
+class Butterfly(StructuredLinear):
+    """A butterfly matrix: the product of log₂N factors; factor k (k = 0, 1, ...) mixes each pair
+    of features 2^k apart within blocks of 2^(k+1) by its own 2×2 matrix, as the stages of a
+    radix-2 FFT do: 2·N·log₂N parameters plus N for the bias. Each 2×2 matrix starts as a rotation
+    by a uniformly random angle, so the product starts orthogonal.
+
+    Args: features: N, a power of two. bias: default True.
+    Shape: ``(*, N) -> (*, N)``.
+    """
+
+    def __init__(self, features: int, bias: bool = True, device=None, dtype=None):
+        check_positive_int("features", features)
+        if features & (features - 1) or features < 2:
+            raise ValueError(f"features must be a power of two of at least 2, got {features}")
+        super().__init__(features, features, bias, device, dtype)
+        self.stages = features.bit_length() - 1
+        self.twiddles = nn.Parameter(torch.empty(self.stages, features // 2, 2, 2, device=device, dtype=dtype))
+        self._place_bias_here()
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        with torch.no_grad():
+            angle = torch.rand(self.twiddles.shape[:2], device=self.twiddles.device, dtype=self.twiddles.dtype)
+            cos, sin = torch.cos(2 * math.pi * angle), torch.sin(2 * math.pi * angle)
+            self.twiddles.copy_(torch.stack([torch.stack([cos, -sin], -1), torch.stack([sin, cos], -1)], -2))
+        super().reset_parameters()
+
+    def structured_map(self, x: torch.Tensor) -> torch.Tensor:
+        n = self.in_features
+        for k in range(self.stages):
+            stride = 2 ** k
+            pairs = x.reshape(*x.shape[:-1], n // (2 * stride), 2, stride)  # (..., block, which, offset)
+            twiddle = self.twiddles[k].reshape(n // (2 * stride), stride, 2, 2)  # (block, offset, out, in)
+            x = torch.einsum("...gjh,ghij->...gih", pairs, twiddle).reshape(x.shape)
+        return x
 
     def extra_repr(self) -> str:
         return f"features={self.in_features}, bias={self.bias is not None}"

@@ -9,7 +9,7 @@ import torch
 from acdc_core import ACDC, StackedACDC
 from acdc_core.training.optimise import ScipyBridge, fit_scipy, fit_torch, mse
 from acdc_core.base import parameter_count
-from acdc_core.structured import AFDF, Cascade, Dense, GroupedLinear, LowRank, linear_shufflenet
+from acdc_core.structured import AFDF, Butterfly, Cascade, Dense, GroupedLinear, LowRank, Monarch, linear_shufflenet
 from conftest import gather_matrix, randomise
 
 F64 = torch.float64
@@ -83,6 +83,8 @@ def test_low_rank_and_dense():
     (lambda: AFDF(6, init="zeros"), "init must be one of"),
     (lambda: GroupedLinear(6, 4), "groups must divide features=6, got 4"),
     (lambda: LowRank(6, 0), "rank must be a positive int"),
+    (lambda: Monarch(6, 4), "blocks must divide features=6, got 4"),
+    (lambda: Butterfly(12), "features must be a power of two of at least 2, got 12"),
     (lambda: fit_torch(Dense(2), lambda m: m.weight.sum(), optimiser="rmsprop"), "optimiser must be one of"),
 ])
 def test_bad_options_are_refused(make, words):
@@ -122,3 +124,47 @@ def test_torch_optimisers_reduce_the_loss():
         model = StackedACDC(6, 6, 4)
         losses = fit_torch(model, mse(x, y), optimiser, lr=lr, momentum=0.9, steps=50)
         assert len(losses) == 51 and losses[-1] < losses[0]
+
+
+@pytest.mark.parametrize("n, blocks", [(16, 4), (12, 3), (8, 1), (6, 6)])
+def test_monarch_matches_its_dense_product(n, blocks):
+    layer = randomise(Monarch(n, blocks, dtype=F64))
+    s = n // blocks
+    P = gather_matrix(torch.arange(n).reshape(blocks, s).T.flatten())  # the b×s grid, transposed
+    M = P.T @ torch.block_diag(*layer.left) @ P @ torch.block_diag(*layer.right)
+    x = torch.randn(5, n, dtype=F64)
+    torch.testing.assert_close(layer(x), x @ M.T + layer.bias)
+    torch.testing.assert_close(layer.effective_weight(), M)
+    assert parameter_count(layer) == n * (blocks + s) + n
+    assert torch.autograd.gradcheck(layer, torch.randn(2, n, dtype=F64, requires_grad=True))
+
+
+def butterfly_factor(twiddles, n, k):
+    """Factor k of a butterfly as an explicit matrix, entry by entry."""
+    stride = 2 ** k
+    t = twiddles[k].reshape(n // (2 * stride), stride, 2, 2)
+    B = torch.zeros(n, n, dtype=F64)
+    for g in range(n // (2 * stride)):
+        for h in range(stride):
+            pair = (g * 2 * stride + h, g * 2 * stride + h + stride)
+            for out in range(2):
+                for into in range(2):
+                    B[pair[out], pair[into]] = t[g, h, out, into]
+    return B
+
+
+@pytest.mark.parametrize("n", [2, 8, 16])
+def test_butterfly_matches_its_dense_product(n):
+    layer = randomise(Butterfly(n, dtype=F64))
+    M = torch.eye(n, dtype=F64)
+    for k in range(layer.stages):
+        M = butterfly_factor(layer.twiddles.detach(), n, k) @ M
+    x = torch.randn(5, n, dtype=F64)
+    torch.testing.assert_close(layer(x), x @ M.T + layer.bias)
+    assert parameter_count(layer) == 2 * n * int(math.log2(n)) + n
+    assert torch.autograd.gradcheck(layer, torch.randn(2, n, dtype=F64, requires_grad=True))
+
+
+def test_a_butterfly_starts_orthogonal():
+    W = Butterfly(64, dtype=F64).effective_weight()
+    torch.testing.assert_close(W @ W.T, torch.eye(64, dtype=F64))

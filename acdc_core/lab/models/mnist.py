@@ -18,7 +18,7 @@ from ...shuffle import unriffle
 from ...stack import StackedACDC
 
 LOG_LAYERS = {"shuffle": "unriffle", "bias_init": "uniform"}  # the log's code: its riffle, nn.Linear's bias
-E1_READINGS = ("padded", "unpadded", "narrowing")
+E1_READINGS = ("narrowing", "padded", "unpadded")
 
 
 class FirstOutputs(nn.Module):
@@ -90,12 +90,12 @@ def _resize(d: int, d_to: int) -> nn.Module:
     return nn.Identity() if d == d_to else _Resized(d, d_to)
 
 
-def e1(init: str = "normal", reading: str = "padded") -> nn.Sequential:
+def e1(init: str = "normal", reading: str = "narrowing") -> nn.Sequential:
     """E1: a 12-layer ACDC stack 784→64 with bias, BatchNorm, the log's riffle and ReLU between
     layers; then ReLU and Linear(64, 10). Its log leaves the stack's widths open; ``reading``:
-    ``"padded"`` (784 padded to 7 blocks of 128, the log's groups=8; the linear shrink to 64 after
-    the last layer), ``"unpadded"`` (one 784-wide block) or ``"narrowing"``
-    (:class:`NarrowingACDC`, the width shrinking over the 12 layers)."""
+    ``"narrowing"`` (:class:`NarrowingACDC`, the width shrinking over the 12 layers: the one that
+    reproduces the log), ``"padded"`` (784 padded to 7 blocks of 128, the log's groups=8; the
+    linear shrink to 64 after the last layer) or ``"unpadded"`` (one 784-wide block)."""
     check_choice("reading", reading, E1_READINGS)
     if reading == "narrowing":
         stack = NarrowingACDC(784, 64, 12, groups=8, init=init)
