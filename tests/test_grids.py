@@ -32,6 +32,8 @@ def test_the_linear_approximation_grid_is_its_full_profile():
     full = suite.plan(["linear_approximation"], "full")["linear_approximation"][1]
     assert sorted(full["configs"]) == sorted(grids.approximation_configs())
     assert len(grids.approximation_runs()) == 18 and len(grids.e25_runs()) == 2 * 3 * 6 * 10
+    assert [run.recipe[4:] for run in grids.family_runs(1)] == ["Monarch, 2 blocks", "Monarch, 4 blocks", "Monarch, 8 blocks",
+                                                            "butterfly, K=1", "butterfly, K=2"]
 
 
 @pytest.mark.parametrize("length, steps", [(1, [0, 1]), (44, [0, 1, 2, 5, 10, 20, 44]),
@@ -39,3 +41,21 @@ def test_the_linear_approximation_grid_is_its_full_profile():
 def test_curves_are_kept_at_log_spaced_steps(length, steps):
     losses = [float(i) for i in range(length + 1)]
     assert [point["step"] for point in grids.log_spaced(losses)] == steps
+
+
+def test_recorded_grids_are_summarised_and_families_set_against_acdc():
+    origin = results.provenance("a test", "generated", verified=True)
+    recorded = {"runs": [{"recipe": recipe, "seed": seed, "mse": mse, "parameters": params, "provenance": origin}
+                         for recipe, seed, mse, params in [
+                             ("E25 ACDC original, permutation, K=4", 0, 0.02, 256),
+                             ("E25 ACDC original, permutation, K=4", 1, 0.04, 256),
+                             ("E25 ACDC original, permutation, K=8", 0, 0.01, 512),
+                             ("E25 Monarch, 4 blocks", 0, 0.015, 420),
+                             ("E24 ACDC original, permutation, K=2", 0, 0.03, 128)]]}
+    rows = grids.summary_rows(recorded, "E25 ")
+    assert [(r["recipe"], r["replicates"]) for r in rows] == [
+        ("ACDC original, permutation, K=4", 2), ("ACDC original, permutation, K=8", 1), ("Monarch, 4 blocks", 1)]
+    assert rows[0]["mse"] == pytest.approx(0.03) and rows[0]["std"] == pytest.approx(0.02 ** 0.5 * 0.1)
+    assert grids.against_acdc(rows, "Monarch") == (
+        "Monarch: 4 blocks (420 parameters) 0.0150, above the K=8 stack's 0.0100 (512).")
+    assert grids.against_acdc(rows, "butterfly") == "butterfly: not recorded."

@@ -141,3 +141,13 @@ def test_renaming_the_data_keeps_the_standin_recognisable():
     assert cifar.data_provenance(named) == ("CIFAR-10 (JPEG copy)", False)
     assert cifar.renamed([real], "") == [real]
     assert cifar.data_provenance(standin) == (cifar.STANDIN_LABEL, True)
+
+
+def test_e1_readings_put_the_closest_to_the_log_first():
+    from acdc_core.lab.analysis.mnist import e1_readings
+    accuracy = {"e1_uniform": 0.9657, "e1_normal": 0.9418, "e1_uniform_padded": 0.9657, "e1_normal_padded": 0.9518,
+                "e1_uniform_unpadded": 0.90}  # the unpadded reading lacks its normal run: left out
+    recorded = {"runs": [fake_run(name, 0, value) for name, value in accuracy.items()]}
+    rows = e1_readings(recorded)
+    assert [(r["reading"], r["largest distance (points)"]) for r in rows] == [("padded", 0.0), ("narrowing", 1.0)]
+    assert rows[1]["normal %"] == "94.18 (log 95.18)"

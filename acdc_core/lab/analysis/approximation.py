@@ -67,11 +67,14 @@ def exact_problem(n: int, samples: int, seed: int = 0):
     return x, x @ weight.T
 
 
+BUTTERFLY_DEPTHS = (1, 2)  # butterfly products: 2·N·log₂N parameters each
+
+
 def families(n: int, depths, groups, shufflenet_layers, ranks) -> dict[str, dict]:
     """Every model of the structure comparison: family -> {configuration: builder(seed)}; no
     biases anywhere (so an ACDC stack of K layers holds 2·n·K parameters, as in the log)."""
     from ...acdc import ACDC
-    from ...structured import AFDF, Cascade, Dense, LowRank, linear_shufflenet
+    from ...structured import AFDF, Butterfly, Cascade, Dense, LowRank, Monarch, linear_shufflenet
 
     def seeded(build):
         def make(seed):
@@ -103,6 +106,11 @@ def families(n: int, depths, groups, shufflenet_layers, ranks) -> dict[str, dict
     out["linear ShuffleNet"] = {
         f"{layers} layers, {g} groups": seeded(lambda s, layers=layers, g=g: linear_shufflenet(
             n, layers, g, bias=False, dtype=f64)) for layers in shufflenet_layers for g in groups}
+    out["Monarch"] = {f"{b} blocks": seeded(lambda s, b=b: Monarch(n, b, bias=False, dtype=f64))
+                      for b in groups if n % b == 0}
+    if n & (n - 1) == 0:  # butterflies need a power of two
+        out["butterfly"] = {f"K={k}": seeded(lambda s, k=k: Cascade(
+            [Butterfly(n, bias=False, dtype=f64) for _ in range(k)], "none", s)) for k in BUTTERFLY_DEPTHS}
     out["low rank"] = {f"rank {r}": seeded(lambda s, r=r: LowRank(n, r, bias=False, dtype=f64))
                        for r in ranks}
     out["dense"] = {"N×N": seeded(lambda s: Dense(n, bias=False, dtype=f64))}

@@ -5,6 +5,8 @@ where it was:
 - ``e25`` (structure_comparison): ACDC stacks of K = 1, 2, 4, ..., 32 layers, both
   parameterisations, a permutation, the log's riffle or no shuffle between layers; E25's problem
   (M = 32, 100 samples), CG for at most 1000 iterations, 10 replicates;
+- ``families`` (structure_comparison): Monarch (2, 4, 8 blocks) and butterfly matrices (K = 1, 2)
+  on E25's problem and budget;
 - ``e24`` (structure_comparison): linear stacks with a permutation between layers on 10,000
   samples, BFGS for at most 100 iterations, K = 2 … 32, 3 replicates;
 - ``linear_approximation``: the 18 configurations of E6 and E10 (architecture × shuffle ×
@@ -28,7 +30,7 @@ from ...base import parameter_count
 from ...stack import StackedACDC
 from ...training.optimise import fit_scipy, mse
 from .. import results
-from .approximation import acdc_stack, exact_problem, fit, problem
+from .approximation import acdc_stack, exact_problem, families, fit, problem
 
 E25_DEPTHS = (1, 2, 4, 8, 16, 32)
 E25_SHUFFLES = ("permutation", "unriffle", "none")
@@ -57,11 +59,18 @@ def stack_label(parameterisation: str, shuffle: str, k: int) -> str:
 def _exact_fit(k: int, parameterisation: str, shuffle: str, samples: int, method: str, maxiter: int,
                seed: int) -> tuple[list[float], int]:
     """A K-layer linear stack without biases fitted to E24/E25's problem of replicate ``seed``."""
+    def build(seed):
+        with torch.random.fork_rng():
+            torch.manual_seed(seed)
+            return StackedACDC(32, 32, k, shuffle=shuffle, seed=seed, bias=False,
+                               parameterisation=parameterisation, dtype=torch.float64)
+    return _fit_exact(build, samples, method, maxiter, seed)
+
+
+def _fit_exact(build, samples: int, method: str, maxiter: int, seed: int) -> tuple[list[float], int]:
+    """``build(seed)`` fitted to E24/E25's problem (M = 32) of replicate ``seed``."""
     x, y = exact_problem(32, samples, seed)
-    with torch.random.fork_rng():
-        torch.manual_seed(seed)
-        model = StackedACDC(32, 32, k, shuffle=shuffle, seed=seed, bias=False,
-                            parameterisation=parameterisation, dtype=torch.float64)
+    model = build(seed)
     losses, _ = fit_scipy(model, mse(x, y), method=method, maxiter=maxiter)
     return losses, parameter_count(model)
 
@@ -102,7 +111,18 @@ def approximation_runs(rows: int = 10_000, steps: int = 1000) -> list[GridRun]:
             for config in approximation_configs()]
 
 
-GRIDS = {"e25": e25_runs, "e24": e24_runs, "linear_approximation": approximation_runs}
+def family_runs(replicates: int = 10, maxiter: int = 1000) -> list[GridRun]:
+    """Monarch and butterfly matrices on E25's problem and budget (structure_comparison)."""
+    settings = {"M": 32, "samples": 100, "method": "CG", "maxiter": maxiter}
+    builders = families(32, [], [2, 4, 8], [], [])
+    return [GridRun("structure_comparison", f"E25 {family}, {config}", r,
+                    f"E25 problem: random 32×32 W, 100 samples, replicate {r}", settings,
+                    lambda build=build, r=r: _fit_exact(build, 100, "CG", maxiter, r))
+            for family in ("Monarch", "butterfly") for config, build in builders[family].items()
+            for r in range(replicates)]
+
+
+GRIDS = {"e25": e25_runs, "families": family_runs, "e24": e24_runs, "linear_approximation": approximation_runs}
 
 
 def log_spaced(losses: list[float]) -> list[dict]:
@@ -164,3 +184,29 @@ def main(argv=None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def summary_rows(recorded: dict, prefix: str = "") -> list[dict]:
+    """One row per recorded recipe starting with ``prefix`` (dropped from its name): parameters,
+    replicates, and the final MSE's mean and sample standard deviation over them."""
+    rows = []
+    for recipe, runs in results.by_recipe(recorded).items():
+        if recipe.startswith(prefix):
+            values = torch.tensor([r["mse"] for r in runs], dtype=torch.float64)
+            rows.append({"recipe": recipe[len(prefix):], "params": runs[0]["parameters"], "replicates": len(runs),
+                         "mse": values.mean().item(), "std": values.std().item() if len(runs) > 1 else 0.0})
+    return rows
+
+
+def against_acdc(rows: list[dict], family: str, acdc: str = "ACDC original, permutation") -> str:
+    """One sentence on ``family``'s configurations (rows of :func:`summary_rows`, recipes
+    "FAMILY, CONFIG"): each one's mean MSE against the ACDC stack with the nearest parameter count."""
+    stacks = [r for r in rows if r["recipe"].startswith(acdc + ",")]
+    parts = []
+    for row in (r for r in rows if r["recipe"].startswith(family + ",")):
+        if stacks:
+            near = min(stacks, key=lambda s: abs(s["params"] - row["params"]))
+            word = "below" if row["mse"] < near["mse"] else "above"
+            parts.append(f"{row['recipe'][len(family) + 2:]} ({row['params']} parameters) {row['mse']:.4f}, {word} "
+                         f"the {near['recipe'][len(acdc) + 2:]} stack's {near['mse']:.4f} ({near['params']})")
+    return f"{family}: " + ("; ".join(parts) if parts else "not recorded") + "."

@@ -15,6 +15,7 @@ from ...acdc import ACDC
 from ..bench import added_memory, measure
 from ...dct import dct, dct_matrix, idct
 from ...stack import StackedACDC
+from ...structured import Butterfly, Monarch
 from .baselines import PlainACDC, PlainStack
 
 
@@ -92,8 +93,9 @@ def dct_speed(sizes, batch: int = 128, device="cpu", dtype=torch.float32, dense_
 
 def acdc_candidates(n: int, batch: int = 128, device="cpu", dtype=torch.float32,
                     dense: bool = True, n_layers: int = 12) -> dict[str, Callable]:
-    """One ACDC layer, a ``n_layers`` riffle stack (linear), their plain-autograd baselines and
-    nn.Linear(n, n), each forward (no graph) and forward+backward, on a (batch, n) input."""
+    """One ACDC layer, a ``n_layers`` riffle stack (linear), their plain-autograd baselines,
+    nn.Linear(n, n) and, for a power-of-two n, a Monarch matrix (about √n blocks) and a butterfly
+    matrix; each forward (no graph) and forward+backward, on a (batch, n) input."""
     gen = torch.Generator().manual_seed(0)
     x = torch.randn(batch, n, generator=gen, dtype=dtype).to(device).requires_grad_()
     grad = torch.randn(batch, n, generator=gen, dtype=dtype).to(device)
@@ -103,6 +105,9 @@ def acdc_candidates(n: int, batch: int = 128, device="cpu", dtype=torch.float32,
         f"{n_layers}-layer stack": StackedACDC(n, n, n_layers, form="fft", device=device, dtype=dtype),
         f"plain {n_layers}-layer stack": PlainStack(n, n_layers, device=device, dtype=dtype),
     }
+    if n & (n - 1) == 0 and n > 1:
+        modules["Monarch"] = Monarch(n, 2 ** (n.bit_length() // 2), device=device, dtype=dtype)
+        modules["butterfly"] = Butterfly(n, device=device, dtype=dtype)
     if dense:
         modules["nn.Linear"] = torch.nn.Linear(n, n, device=device, dtype=dtype)
     fns = {}
