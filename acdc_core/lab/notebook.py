@@ -113,7 +113,7 @@ def table(rows: list[dict], columns: list[str] | None = None, formats: dict | No
     columns = columns or list(rows[0])
     formats = formats or {}
     cells = [[format(row.get(c, ""), formats.get(c, "")) for c in columns] for row in rows]
-    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+    widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
     lines = ["  ".join(c.rjust(w) for c, w in zip(columns, widths)),
              "  ".join("-" * w for w in widths)]
     lines += ["  ".join(v.rjust(w) for v, w in zip(r, widths)) for r in cells]

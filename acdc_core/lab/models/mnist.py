@@ -191,9 +191,9 @@ MNIST_MODELS = {
     "e2": Recipe(e2, "E2, 32 layers to 10 outputs, no Linear", "sgd", 0.01, momentum=0.5,
                  log_accuracy=0.5541),
     "e11": Recipe(e11, "E11, 32 ACDC layers, no Linear", "adam", 1e-3, log_accuracy=0.9741),
-    "e11_improved": Recipe(e11_improved, "E11, one-cycle Adam, shifted digits", "adam", 3e-3,
+    "e11_improved": Recipe(e11_improved, "E11, one-cycle Adam, shifted digits", "adam", 1e-2,
                            schedule="onecycle", shift=2,
-                           change="same network; Adam with a one-cycle schedule (peak 3e-3) in place of "
+                           change="same network; Adam with a one-cycle schedule (peak 1e-2) in place of "
                                   "a constant 1e-3, and training digits shifted by up to 2 pixels"),
     "dense_mlp": Recipe(dense_mlp, "dense MLP, E11's depth (32) and width (784)", "adam", 1e-4,
                         change="baseline, not in the log"),
