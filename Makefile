@@ -7,6 +7,9 @@ TORCH ?= torch==2.13.0
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# JupyterLab defaults for this environment: widgets save their state with the notebook, so a saved
+# notebook reopens with its sliders and figures even after its kernel has gone.
+LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.d/acdc.json
 BENCH_STAMP := $(VENV)/.installed-bench
 NBVAL := --nbval-lax --nbval-current-env --nbval-cell-timeout=900 --nbval-sanitize-with notebooks/sanitize.cfg
 
@@ -14,10 +17,11 @@ NBVAL := --nbval-lax --nbval-current-env --nbval-cell-timeout=900 --nbval-saniti
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml notebooks/jupyterlab-overrides.json
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check "$(TORCH)"
 	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[notebooks,test]"
+	install -D -m 644 notebooks/jupyterlab-overrides.json $(LAB_OVERRIDES)
 	touch $@
 
 $(BENCH_STAMP): $(STAMP)

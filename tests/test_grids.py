@@ -1,5 +1,6 @@
 """The background grids: a run records once and is skipped after, unless its settings change; a
 grid's fit is the notebook's computation; the linear approximation's grid is its full profile."""
+import argparse
 import dataclasses
 
 import pytest
@@ -59,3 +60,10 @@ def test_recorded_grids_are_summarised_and_families_set_against_acdc():
     assert grids.against_acdc(rows, "Monarch") == (
         "Monarch: 4 blocks (420 parameters) 0.0150, above the K=8 stack's 0.0100 (512).")
     assert grids.against_acdc(rows, "butterfly") == "butterfly: not recorded."
+
+
+def test_shards_are_read_as_index_over_count_and_bad_ones_are_refused():
+    assert grids.shard_spec("1/3") == (1, 3)
+    for text in ("3/3", "-1/2", "1", "a/b", "0/0"):
+        with pytest.raises(argparse.ArgumentTypeError, match="expected I/N with 0 <= I < N"):
+            grids.shard_spec(text)

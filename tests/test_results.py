@@ -92,6 +92,17 @@ def test_mnist_rows_judge_the_recorded_seeds():
     assert (row["ours %"], row["per seed %"], row["seeds"]) == ("97.50 ± 0.71", "97.00, 98.00", 2)
 
 
+def test_quick_rows_carry_the_recorded_full_result_beside_them():
+    from acdc_core.lab.analysis.mnist import beside_full, log_setting, result_row
+    quick = [result_row(name, [0.9], 1, log_setting("mnist_subset", 4)) for name in ("e11", "convnet")]
+    recorded = {"runs": [{**fake_run("e11", 0, 0.97, 75_264), "epochs": 10}]}
+    recorded["runs"][0]["provenance"]["data"]["name"] = "MNIST"
+    e11, convnet = beside_full(quick, recorded)
+    assert (e11["verdict"], e11["full %"], e11["full verdict"]) == ("worse (indicative)", "97.00 ± 0.00", "reproduced")
+    assert (convnet["full %"], convnet["full verdict"]) == ("—", "—")
+    assert beside_full(quick, None)[0]["full %"] == "—"
+
+
 def test_the_mnist_command_line_records_a_finished_run(tmp_path):
     from acdc_core.lab.analysis import mnist
     mnist.main(["e11:0", "--dataset", "mnist_subset", "--epochs", "1", "--checkpoint-dir",

@@ -166,7 +166,52 @@ def test_headless_helpers_draw_once_at_the_defaults_and_stay_quiet(monkeypatch):
     calls = []
     notebook.interactive(lambda n, kind: calls.append((n, kind)), n=(8, 1, 64, 1), kind=("a", ["a", "b"]))
     assert calls == [(8, "a")]
-    assert notebook.progress(range(3)).disable
+    bar = notebook.progress(desc="steps", total=3)
+    bar.update(3)
+    bar.close()
+    assert list(notebook.progress(range(3), desc="items")) == [0, 1, 2]
+
+
+def test_a_widget_block_returns_nothing_and_shows_whole_labels(monkeypatch, capsys):
+    monkeypatch.setattr(notebook, "HEADLESS", False)
+    shown = notebook.interactive(lambda n, sigma, kind: None, n=(8, 1, 64, 1), sigma=(0.01, 0.001, 0.5, 0.001),
+                                 kind=("a", ["a", "b"]))
+    text = capsys.readouterr().out
+    assert shown is None and text.count("description_width='initial'") == 3 and "readout_format='.3f'" in text
+
+
+class Handle:
+    """Stands in for IPython's display handle: keeps every content the line was drawn with."""
+
+    def __init__(self, content):
+        self.contents = [content]
+
+    def update(self, content, raw=False):
+        self.contents.append(content)
+
+
+def test_a_notebook_progress_line_is_plain_output_redrawn_in_place(monkeypatch):
+    import IPython.display
+
+    handles = []
+    monkeypatch.setattr(IPython.display, "display", lambda content, **_: handles.append(Handle(content)) or handles[-1])
+    assert list(notebook.ProgressLine(range(4), "sizes", None, leave=True)) == [0, 1, 2, 3]
+    quiet = notebook.ProgressLine(None, "steps", 5, leave=False)
+    quiet.update(2)
+    quiet.close()
+    kept, blanked = handles
+    assert all(set(c) <= {"text/plain", "text/html"} for c in kept.contents + blanked.contents)  # no widget
+    assert kept.contents[0]["text/plain"].startswith("sizes: 0/4, ") and "<progress value='0' max='4'>" in kept.contents[0]["text/html"]
+    assert kept.contents[-1]["text/plain"].startswith("sizes: 4/4 done in ")
+    assert blanked.contents[-1] == {"text/plain": ""}
+
+
+def test_outside_a_notebook_the_progress_bar_is_text(monkeypatch):
+    from tqdm.std import tqdm
+    monkeypatch.setattr(notebook, "HEADLESS", False)
+    bar = notebook.progress(range(2), desc="sizes", leave=False)
+    assert type(bar) is tqdm and bar.desc == "sizes"
+    bar.close()
 
 
 def test_an_unreadable_notebook_is_refused_before_anything_runs(folder, tmp_path):

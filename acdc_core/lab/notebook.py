@@ -1,5 +1,5 @@
 """Helpers for the notebooks: the explicit headless flag, sliders that fall back to one static
-figure, figure files, headline metrics, quiet progress bars and plain-text tables.
+figure, figure files, headline metrics, progress lines and plain-text tables.
 
 The runner sets ``ACDC_HEADLESS=1`` (so do ``make test`` and ``make refresh``), ``ACDC_OUTPUT_DIR``
 (where figures go), ``ACDC_NOTEBOOK`` (the notebook's name, prefixed to its files),
@@ -9,14 +9,19 @@ frontend.
 """
 from __future__ import annotations
 
+import html
 import json
+import math
 import os
+import textwrap
+import time
 from pathlib import Path
 
 from ..training.files import write_atomically
 
 HEADLESS = os.environ.get("ACDC_HEADLESS", "") not in ("", "0")
 RUNNER_SUFFIXES = ("ipynb", "html", "metrics.json")  # NOTEBOOK.* files the runner writes itself
+HEADLINE = "headline.json"  # NOTEBOOK.headline.json: the question and findings, shown by the index
 
 
 def output_dir() -> Path | None:
@@ -79,33 +84,127 @@ def record_metric(name: str, value) -> None:
     write_atomically(target, lambda p: p.write_text(json.dumps(metrics, indent=1, sort_keys=True)))
 
 
-def progress(iterable, **kwargs):
-    """A tqdm.auto progress bar, switched off when headless (TQDM_DISABLE does not reach
-    tqdm.notebook, so this is passed explicitly)."""
-    from tqdm.auto import tqdm
+def headline(question: str, findings: list[str]) -> None:
+    """Print the notebook's question and its findings (one sentence each, numbers with their units
+    and verdicts); run by the suite, also keep them as ``NOTEBOOK.headline.json`` for its index."""
+    print(textwrap.fill(question, 100))
+    for finding in findings:
+        print(textwrap.fill(finding, 100, initial_indent="- ", subsequent_indent="  "))
+    target = output_path(HEADLINE)
+    if target is not None:
+        text = json.dumps({"question": question, "findings": findings}, indent=1, ensure_ascii=False)
+        write_atomically(target, lambda path: path.write_text(text, encoding="utf-8"))
 
-    return tqdm(iterable, disable=HEADLESS, **kwargs)
+
+def progress(iterable=None, *, desc: str, total: int | None = None, leave: bool = True):
+    """A progress bar that says what it is doing: ``for x in progress(items, desc="sizes")``, or
+    without ``iterable`` a bar advanced by ``update(n)`` and ended by ``close()``. In a notebook
+    kernel it is one line of plain HTML redrawn in place (a saved notebook reopens without widget
+    state); in a terminal a tqdm text bar; headless, nothing. ``leave=False`` blanks it when done."""
+    if HEADLESS:
+        return Quiet(iterable)
+    if not _in_kernel():
+        from tqdm.std import tqdm
+
+        return tqdm(iterable, desc=desc, total=total, leave=leave)
+    return ProgressLine(iterable, desc, total, leave)
 
 
-def interactive(plot, **sliders):
+def _in_kernel() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    return getattr(get_ipython(), "kernel", None) is not None
+
+
+class Quiet:
+    """What :func:`progress` returns headless: the iterable unchanged, ``update`` and ``close``
+    doing nothing."""
+
+    def __init__(self, iterable=None):
+        self.iterable = iterable
+
+    def __iter__(self):
+        return iter(self.iterable)
+
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class ProgressLine:
+    """A progress line in a notebook's output: ``desc``, a bar, done/total, elapsed and remaining
+    time; redrawn at most twice a second through a display handle."""
+
+    def __init__(self, iterable, desc: str, total: int | None, leave: bool):
+        from IPython.display import display
+
+        self.iterable, self.desc, self.leave = iterable, desc, leave
+        self.total = len(iterable) if total is None and hasattr(iterable, "__len__") else total
+        self.done, self.began, self.drawn, self.closed = 0, time.perf_counter(), 0.0, False
+        self.handle = display(self._content(), raw=True, display_id=True)
+
+    def __iter__(self):
+        try:
+            for item in self.iterable:
+                yield item
+                self.update()
+        finally:
+            self.close()
+
+    def update(self, n: int = 1) -> None:
+        self.done += n
+        now = time.perf_counter()
+        if now - self.drawn >= 0.5 or self.done == self.total:
+            self.drawn = now
+            self.handle.update(self._content(), raw=True)
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.handle.update(self._content(final=True) if self.leave else {"text/plain": ""}, raw=True)
+
+    def _content(self, final: bool = False) -> dict:
+        seconds = time.perf_counter() - self.began
+        count = f"{self.done}/{self.total}" if self.total else f"{self.done}"
+        text = f"{self.desc}: {count}, {seconds:.0f} s"
+        if final:
+            text = f"{self.desc}: {count} done in {seconds:.0f} s"
+        elif self.total and self.done:
+            text += f", about {seconds * (self.total - self.done) / self.done:.0f} s left"
+        bar = "" if final or not self.total else f"<progress value='{self.done}' max='{self.total}'></progress> "
+        return {"text/plain": text, "text/html": f"<div>{bar}{html.escape(text)}</div>"}
+
+
+def interactive(plot, **sliders) -> None:
     """Show ``plot(**values)`` under sliders in JupyterLab; when headless, call it once with each
     slider's default. A slider is ``(default, choices)`` for a dropdown, or
-    ``(default, low, high, step)`` for a numeric slider."""
+    ``(default, low, high, step)`` for a numeric slider. Returns nothing (a cell ending in it
+    prints nothing more)."""
     defaults = {name: spec[0] for name, spec in sliders.items()}
     if HEADLESS:
-        return plot(**defaults)
+        plot(**defaults)
+        return
     import ipywidgets as widgets
 
     controls = {}
+    style = {"description_width": "initial"}  # the whole label, never cut
     for name, spec in sliders.items():
         if len(spec) == 2:
-            controls[name] = widgets.Dropdown(options=list(spec[1]), value=spec[0], description=name)
+            controls[name] = widgets.Dropdown(options=list(spec[1]), value=spec[0], description=name,
+                                              style=style)
         else:
             default, low, high, step = spec
-            kind = widgets.IntSlider if all(isinstance(v, int) for v in spec) else widgets.FloatSlider
+            if all(isinstance(v, int) for v in spec):
+                kind, shown = widgets.IntSlider, {}
+            else:  # show as many decimals as the step has
+                kind, shown = widgets.FloatSlider, {"readout_format": f".{max(0, -math.floor(math.log10(step)))}f"}
             controls[name] = kind(value=default, min=low, max=high, step=step, description=name,
-                                  continuous_update=False)
-    return widgets.interact(plot, **controls)
+                                  continuous_update=False, style=style, **shown)
+    widgets.interact(plot, **controls)
 
 
 def table(rows: list[dict], columns: list[str] | None = None, formats: dict | None = None) -> str:

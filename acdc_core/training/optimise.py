@@ -26,20 +26,25 @@ def mse(x: torch.Tensor, y: torch.Tensor) -> Objective:
 
 
 def fit_torch(module: nn.Module, objective: Objective, optimiser: str = "adam", lr: float = 1e-3,
-              momentum: float = 0.0, steps: int = 1000, progress=iter) -> list[float]:
+              momentum: float = 0.0, steps: int = 1000, progress: Callable | None = None) -> list[float]:
     """``steps`` full-batch steps of SGD (with ``momentum``) or Adam; the loss before each step,
-    then the final loss (``steps + 1`` numbers). ``progress`` wraps the step range (e.g. tqdm)."""
+    then the final loss (``steps + 1`` numbers). ``progress``: see :func:`fit_scipy`."""
     check_choice("optimiser", optimiser, TORCH_OPTIMISERS)
     params = [p for p in module.parameters() if p.requires_grad]
     opt = (torch.optim.SGD(params, lr=lr, momentum=momentum) if optimiser == "sgd"
            else torch.optim.Adam(params, lr=lr))
+    bar = progress(total=steps) if progress else None
     losses = []
-    for _ in progress(range(steps)):
+    for _ in range(steps):
         opt.zero_grad(set_to_none=True)
         loss = objective(module)
         loss.backward()
         opt.step()
         losses.append(loss.item())
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
     with torch.no_grad():
         losses.append(objective(module).item())
     return losses
@@ -90,9 +95,11 @@ class ScipyBridge:
 
 
 def fit_scipy(module: nn.Module, objective: Objective, method: str = "L-BFGS-B",
-              maxiter: int = 1000, progress=None) -> tuple[list[float], object]:
+              maxiter: int = 1000, progress: Callable | None = None) -> tuple[list[float], object]:
     """Minimise with ``scipy.optimize.minimize(method=...)`` from the module's current
-    parameters; writes the result back. Returns (loss after each iteration, scipy's result)."""
+    parameters; writes the result back. Returns (loss after each iteration, scipy's result).
+    ``progress``, if given, is called as ``progress(total=maxiter)`` and returns a bar advanced by
+    ``update(1)`` each step and ended by ``close()`` (e.g. ``tqdm``)."""
     import scipy.optimize
 
     bridge = ScipyBridge(module, objective)

@@ -91,7 +91,7 @@ def train(model: nn.Module, train_batches: Iterable, test_batches: Iterable,
           scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
           loss_fn: Callable | None = None, device: torch.device | str | None = None,
           amp: bool = False, compile: bool = False, checkpoint: str | os.PathLike | None = None,
-          checkpoint_every: int | None = None, progress: bool = True,
+          checkpoint_every: int | None = None, progress: bool | Callable = True,
           on_epoch: Callable[[dict], None] | None = None) -> History:
     """Train ``model`` for ``epochs`` epochs and evaluate it on ``test_batches`` after each.
 
@@ -121,7 +121,9 @@ def train(model: nn.Module, train_batches: Iterable, test_batches: Iterable,
             :class:`~acdc_core.training.checkpoint.CheckpointError` naming the file and the fields that
             differ, and model, optimiser and scheduler are left as they were.
         checkpoint_every: also write it every this many batches within an epoch.
-        progress: a progress bar over each epoch's batches.
+        progress: a progress bar over each epoch's batches: True for a tqdm text bar, or a function
+            that wraps them, called as ``progress(batches, desc=..., leave=False)`` (e.g.
+            :func:`acdc_core.lab.notebook.progress`); False for none.
         on_epoch: called with each epoch's record as soon as it is complete.
 
     Returns:
@@ -141,7 +143,7 @@ def train(model: nn.Module, train_batches: Iterable, test_batches: Iterable,
         began = time.perf_counter()
         _position(train_batches, test_batches, epoch, partial, checkpoint)
         partial = partial or Progress(learning_rate=optimiser.param_groups[0]["lr"])
-        totals = _train_epoch(run, train_batches, epoch, partial, progress and distributed.is_main())
+        totals = _train_epoch(run, train_batches, epoch, partial, progress if distributed.is_main() else False)
         test = evaluate(run.step_model, test_batches, run.loss_fn, device, run.autocast)
         run.history.records.append(_record(name, epoch, totals, test, time.perf_counter() - began))
         run.save(epoch + 1)
@@ -227,7 +229,7 @@ def _position(train_batches, test_batches, epoch: int, progress: Progress | None
         test_batches.set_epoch(epoch)
 
 
-def _train_epoch(run: _Run, batches: Iterable, epoch: int, progress: Progress, show: bool) -> Progress:
+def _train_epoch(run: _Run, batches: Iterable, epoch: int, progress: Progress, show: bool | Callable) -> Progress:
     """Train on the batches of ``epoch`` that ``progress`` has not seen yet, checkpointing every
     ``checkpoint_every`` batches; the epoch's totals (summed over processes when distributed)."""
     began = time.perf_counter() - progress.seconds
@@ -320,8 +322,11 @@ def _sum_over_processes(loss_sum: torch.Tensor, correct: torch.Tensor, seen: int
     return sums[0], sums[1], int(sums[2].item())
 
 
-def _bar(batches, progress: bool, description: str):
-    from tqdm.auto import tqdm
+def _bar(batches, progress: bool | Callable, description: str):
+    """The epoch's batches wrapped in the progress bar ``progress`` asks for (see :func:`train`)."""
+    if callable(progress):
+        return progress(batches, desc=description, leave=False)
+    from tqdm.std import tqdm
 
     return tqdm(batches, desc=description, disable=not progress, leave=False)
 

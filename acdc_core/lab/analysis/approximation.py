@@ -38,11 +38,12 @@ def problem(n: int, rows: int, noise_variance: float = 1e-4, seed: int = 0):
 def fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, optimiser: str, steps: int,
         progress=None) -> list[float]:
     """Fit ``model`` (float64) by MSE with one of :data:`OPTIMISERS` for ``steps`` steps (scipy:
-    iterations); the loss history."""
+    iterations); the loss history. ``progress``: a bar over the steps (see
+    :func:`~acdc_core.training.optimise.fit_scipy`)."""
     settings = dict(OPTIMISERS[optimiser])
     if settings.pop("kind") == "torch":
-        return fit_torch(model, mse(x, y), steps=steps, progress=progress or iter, **settings)
-    losses, _ = fit_scipy(model, mse(x, y), maxiter=steps, **settings)
+        return fit_torch(model, mse(x, y), steps=steps, progress=progress, **settings)
+    losses, _ = fit_scipy(model, mse(x, y), maxiter=steps, progress=progress, **settings)
     return losses
 
 
@@ -118,24 +119,28 @@ def families(n: int, depths, groups, shufflenet_layers, ranks) -> dict[str, dict
 
 
 def compare(builders: dict[str, dict], n: int, samples: int, replicates: int, method: str = "CG",
-            maxiter: int = 1000, seed: int = 0, progress=iter) -> list[dict]:
+            maxiter: int = 1000, seed: int = 0, progress=None) -> list[dict]:
     """Fit every configuration on ``replicates`` fresh problems (replicate r: target, inputs and
     model from seed ``seed + r``); rows with the parameter count and the mean and standard
-    deviation of the final MSE."""
+    deviation of the final MSE. ``progress``: e.g. :func:`acdc_core.lab.notebook.progress`, called
+    as ``progress(configurations, desc=...)``."""
     from ...base import parameter_count
 
     problems = [exact_problem(n, samples, seed + r) for r in range(replicates)]
+    configurations = [(family, config, build) for family, configs in builders.items()
+                      for config, build in configs.items()]
+    if progress:
+        configurations = progress(configurations, desc=f"configurations ({replicates} fits each)")
     rows = []
-    for family, configs in progress(list(builders.items())):
-        for config, build in configs.items():
-            finals, count = [], None
-            for r, (x, y) in enumerate(problems):
-                model = build(seed + r)
-                count = parameter_count(model)
-                losses, _ = fit_scipy(model, mse(x, y), method=method, maxiter=maxiter)
-                finals.append(losses[-1])
-            values = torch.tensor(finals, dtype=torch.float64)
-            rows.append({"family": family, "config": config, "params": count,
-                         "mse": values.mean().item(),
-                         "std": values.std().item() if replicates > 1 else 0.0})
+    for family, config, build in configurations:
+        finals, count = [], None
+        for r, (x, y) in enumerate(problems):
+            model = build(seed + r)
+            count = parameter_count(model)
+            losses, _ = fit_scipy(model, mse(x, y), method=method, maxiter=maxiter)
+            finals.append(losses[-1])
+        values = torch.tensor(finals, dtype=torch.float64)
+        rows.append({"family": family, "config": config, "params": count,
+                     "mse": values.mean().item(),
+                     "std": values.std().item() if replicates > 1 else 0.0})
     return rows

@@ -247,7 +247,7 @@ class Run:
 
 def run(name: str, train_set: Dataset, test_set: Dataset, epochs: int | None = None, seed: int = 0,
         device=None, checkpoint_dir: str | Path | None = None, teacher: nn.Module | None = None,
-        progress: bool = True, amp: bool = False) -> Run:
+        progress: bool | Callable = True, amp: bool = False) -> Run:
     """Train recipe ``name`` for ``epochs`` (default the recipe's) from seed ``seed``, under
     bfloat16 autocast when ``amp`` (its teacher too, when it is trained here).
 

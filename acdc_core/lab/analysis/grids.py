@@ -18,6 +18,7 @@ Each recorded run holds ``recipe``, ``seed`` (the replicate), ``data`` (the prob
 """
 from __future__ import annotations
 
+import argparse
 import itertools
 import sys
 import time
@@ -153,11 +154,20 @@ def pending(runs: list[GridRun], profile: str, folder) -> list[GridRun]:
     return [run for run in runs if (run.notebook, run.recipe, run.seed, repr(run.settings)) not in done]
 
 
+def shard_spec(text: str) -> tuple[int, int]:
+    """``"I/N"`` -> (I, N), with 0 ≤ I < N."""
+    try:
+        index, shards = (int(part) for part in text.split("/"))
+    except ValueError:
+        index, shards = -1, 0
+    if not 0 <= index < shards:
+        raise argparse.ArgumentTypeError(f"expected I/N with 0 <= I < N (e.g. 0/2), got {text!r}")
+    return index, shards
+
+
 def main(argv=None) -> None:
     """Fit grids in the background, recording each run as it ends; a rerun fits only what is not
     recorded yet."""
-    import argparse
-
     from .command import count
 
     parser = argparse.ArgumentParser(description=main.__doc__.split(";")[0])
@@ -166,6 +176,9 @@ def main(argv=None) -> None:
     parser.add_argument("--results", default=str(results.RESULTS), help="the results folder")
     parser.add_argument("--replicates", type=count(1), default=None, help="default: each grid's own")
     parser.add_argument("--threads", type=count(1), default=None, help="torch CPU threads")
+    parser.add_argument("--shard", type=shard_spec, default=(0, 1), metavar="I/N",
+                        help="fit only every N-th pending run from the I-th (0 ≤ I < N): N processes "
+                             "with I = 0 … N-1 share the grids")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -176,14 +189,13 @@ def main(argv=None) -> None:
              else GRIDS[name]())]
     todo = pending(runs, args.record, args.results)
     print(f"{len(runs) - len(todo)} of {len(runs)} runs already recorded", flush=True)
+    index, shards = args.shard
+    todo = todo[index::shards]
     for i, run in enumerate(todo, 1):
         recorded = record_run(run, origin, args.record, args.results)
         print(f"[{i}/{len(todo)}] {run.recipe} replicate {run.seed}: MSE {recorded['mse']:.5g} "
               f"in {recorded['train_seconds']:.0f} s", flush=True)
 
-
-if __name__ == "__main__":
-    main()
 
 
 def summary_rows(recorded: dict, prefix: str = "") -> list[dict]:
@@ -210,3 +222,7 @@ def against_acdc(rows: list[dict], family: str, acdc: str = "ACDC original, perm
             parts.append(f"{row['recipe'][len(family) + 2:]} ({row['params']} parameters) {row['mse']:.4f}, {word} "
                          f"the {near['recipe'][len(acdc) + 2:]} stack's {near['mse']:.4f} ({near['params']})")
     return f"{family}: " + ("; ".join(parts) if parts else "not recorded") + "."
+
+
+if __name__ == "__main__":
+    main()

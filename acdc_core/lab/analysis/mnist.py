@@ -7,6 +7,7 @@ import statistics
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import torch
 
@@ -49,7 +50,7 @@ def scheduler_for(recipe: Recipe, optimiser, steps: int):
 
 
 def run(name: str, train_set: Dataset, test_set: Dataset, epochs: int, seed: int = 0,
-        device=None, checkpoint_dir: str | Path | None = None, progress: bool = True,
+        device=None, checkpoint_dir: str | Path | None = None, progress: bool | Callable = True,
         amp: bool = False) -> Run:
     """Train recipe ``name`` for ``epochs`` epochs from seed ``seed`` (weights, batch order),
     under bfloat16 autocast when ``amp``.
@@ -112,6 +113,15 @@ def recorded_rows(recorded: dict) -> list[dict]:
         row = result_row(name, [r["test_accuracy"] for r in runs], runs[0]["parameters"], setting)
         rows.append({**row, "per seed %": ", ".join(f"{100 * r['test_accuracy']:.2f}" for r in runs)})
     return rows
+
+
+def beside_full(rows: list[dict], recorded: dict | None) -> list[dict]:
+    """Rows of :func:`result_row` with the recorded full profile's accuracy and verdict for the same
+    recipe beside each ("—" where it is not recorded)."""
+    full = {row["model"]: row for row in recorded_rows(recorded)} if recorded else {}
+    missing = {"ours %": "—", "verdict": "—"}
+    return [{**row, "full %": full.get(row["model"], missing)["ours %"],
+             "full verdict": full.get(row["model"], missing)["verdict"]} for row in rows]
 
 
 def e1_readings(recorded: dict) -> list[dict]:

@@ -192,9 +192,9 @@ MNIST_MODELS = {
                  log_accuracy=0.5541),
     "e11": Recipe(e11, "E11, 32 ACDC layers, no Linear", "adam", 1e-3, log_accuracy=0.9741),
     "e11_improved": Recipe(e11_improved, "E11, one-cycle Adam, shifted digits", "adam", 1e-2,
-                           schedule="onecycle", shift=2,
+                           schedule="onecycle", shift=1,
                            change="same network; Adam with a one-cycle schedule (peak 1e-2) in place of "
-                                  "a constant 1e-3, and training digits shifted by up to 2 pixels"),
+                                  "a constant 1e-3, and training digits shifted by up to 1 pixel"),
     "dense_mlp": Recipe(dense_mlp, "dense MLP, E11's depth (32) and width (784)", "adam", 1e-4,
                         change="baseline, not in the log"),
     "convnet": Recipe(ConvNet, "PyTorch example ConvNet", "sgd", 0.01, momentum=0.5,

@@ -100,6 +100,15 @@ def run(name: str, path: Path, out: Path, injected: dict, record: Record) -> boo
             record.set(name, [n for n in own_files(name) if is_regular(out / n)] + left)
 
 
+def kernelspec() -> dict:
+    """The notebook metadata JupyterLab writes for the kernel the suite runs (so that opening a
+    refreshed notebook does not mark it modified)."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    spec = KernelSpecManager().get_kernel_spec(KERNEL)
+    return {"display_name": spec.display_name, "language": spec.language, "name": KERNEL}
+
+
 def refresh(path: Path, timeout: int = 1800) -> None:
     """Re-execute ``path`` in place with its defaults on the CPU, without timing metadata."""
     from nbclient import NotebookClient
@@ -113,6 +122,7 @@ def refresh(path: Path, timeout: int = 1800) -> None:
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     nb.metadata.pop("papermill", None)
     nb.metadata.pop("widgets", None)
+    nb.metadata["kernelspec"] = kernelspec()
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
         cell.metadata.pop("papermill", None)
