@@ -19,7 +19,7 @@ values: list = [1, 2]  # extra values"""
 BODY = """import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
-from acdc_core.lab.notebook import output_path, record_metric, save_figure
+from acdc_core.lab.notebook import headline, output_path, record_metric, save_figure
 fig, ax = plt.subplots(figsize=(3, 2))
 ax.plot([scale * i for i in range(steps)], label=label)
 save_figure(fig, "line")
@@ -27,6 +27,7 @@ if output_path("values.txt"):
     output_path("values.txt").write_text(str(values))
 record_metric("steps", steps)
 record_metric("total", scale * sum(range(steps)) + sum(values))
+headline("How tall is the line?", [f"its top: {scale * (steps - 1)} units <high>"])
 if fail:
     raise RuntimeError("failing on purpose")"""
 
@@ -103,6 +104,8 @@ def test_run_writes_outputs_and_a_failure_does_not_stop_the_others(folder, tmp_p
     index = (out / "index.html").read_text()
     assert "alpha.line.png" in index and "beta.html" in index and "2 of 2 notebooks ran" in index
     assert "<a href='beta.values.txt'>values.txt</a>" in index
+    assert "<p class='question'>How tall is the line?</p>\n<ul><li>its top: 8.0 units &lt;high&gt;</li></ul>" in index
+    assert "headline.json</a>" not in index and "<th>total</th>" not in index  # shown as findings, not raw
 
 
 def test_refused_run_exits_2_and_runs_nothing(folder, tmp_path):
