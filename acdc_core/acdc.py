@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .base import StructuredLinear
-from .checks import check_bool, check_choice, check_nonnegative_real, check_positive_int
+from .checks import check_bool, check_choice, check_divisor, check_nonnegative_real, check_positive_int
 from .dct import dct, from_makhoul, idct, makhoul_order
 from .fused import acdc_core
 from .shuffle import inverse, permute, riffle
@@ -73,10 +73,7 @@ class ACDC(StructuredLinear):
         check_nonnegative_real("sigma", sigma)
         check_bool("diagonal_bias", diagonal_bias)
         block_size = features if block_size is None else block_size
-        check_positive_int("block_size", block_size)
-        if features % block_size:
-            raise ValueError(f"block_size must be a positive int dividing features={features}, "
-                             f"got {block_size!r}")
+        check_divisor("block_size", block_size, features)
         super().__init__(features, features, bias, device, dtype)
         self.features, self.order, self.parameterisation = features, order, parameterisation
         self.init, self.sigma, self.block_size, self.impl = init, float(sigma), block_size, impl

@@ -41,6 +41,13 @@ def check_positive_int(name: str, value) -> None:
         raise ValueError(f"{name} must be a positive int, got {value!r}")
 
 
+def check_divisor(name: str, value, features: int) -> None:
+    """``value`` must be a positive int dividing ``features`` (a block size, a number of blocks)."""
+    check_positive_int(name, value)
+    if features % value:
+        raise ValueError(f"{name} must divide features={features}, got {value!r}")
+
+
 def check_bool(name: str, value) -> None:
     """``value`` must be True or False. Ints are refused too: a flag given 0, 1 or a string such as
     "False" is more likely a misplaced argument than a choice, and "False" would count as true."""

@@ -18,7 +18,7 @@ from torch import nn
 
 from .acdc import INITS
 from .base import StructuredLinear
-from .checks import check_choice, check_int, check_nonnegative_real, check_positive_int
+from .checks import check_choice, check_divisor, check_int, check_nonnegative_real, check_positive_int
 from .shuffle import SHUFFLES, shuffle_index
 
 
@@ -42,9 +42,7 @@ class AFDF(StructuredLinear):
         check_choice("init", init, INITS)
         check_nonnegative_real("sigma", sigma)
         block_size = features if block_size is None else block_size
-        check_positive_int("block_size", block_size)
-        if features % block_size:
-            raise ValueError(f"block_size must divide features={features}, got {block_size}")
+        check_divisor("block_size", block_size, features)
         super().__init__(features, features, bias, device, dtype)
         self.block_size, self.init, self.sigma = block_size, init, float(sigma)
         self.a = nn.Parameter(torch.empty(features, 2, dtype=dtype, device=device))
@@ -136,9 +134,7 @@ class GroupedLinear(StructuredLinear):
 
     def __init__(self, features: int, groups: int, bias: bool = True, device=None, dtype=None):
         check_positive_int("features", features)
-        check_positive_int("groups", groups)
-        if features % groups:
-            raise ValueError(f"groups must divide features={features}, got {groups}")
+        check_divisor("groups", groups, features)
         super().__init__(features, features, bias, device, dtype)
         self.groups = groups
         size = features // groups
@@ -234,9 +230,7 @@ class Monarch(StructuredLinear):
 
     def __init__(self, features: int, blocks: int, bias: bool = True, device=None, dtype=None):
         check_positive_int("features", features)
-        check_positive_int("blocks", blocks)
-        if features % blocks:
-            raise ValueError(f"blocks must divide features={features}, got {blocks}")
+        check_divisor("blocks", blocks, features)
         super().__init__(features, features, bias, device, dtype)
         self.blocks, self.block_size = blocks, features // blocks
         b, s = self.blocks, self.block_size

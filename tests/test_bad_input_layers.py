@@ -133,7 +133,7 @@ ACDC_CASES = [
     (lambda: ACDC(8, diagonal_bias="yes"), TypeError, "diagonal_bias must be a bool (True or False), got 'yes' (str)"),
     (lambda: ACDC(8, block_size=0), ValueError, "block_size must be a positive int, got 0"),
     (lambda: ACDC(8, block_size=4.0), TypeError, "block_size must be a positive int, got 4.0 (float)"),
-    (lambda: ACDC(8, block_size=3), ValueError, "block_size must be a positive int dividing features=8, got 3"),
+    (lambda: ACDC(8, block_size=3), ValueError, "block_size must divide features=8, got 3"),
     (lambda: ACDC(8, order="inverse"), ValueError, "order must be one of 'dct_first', 'idct_first', got 'inverse'"),
     (lambda: ACDC(8, order=None), ValueError, "order must be one of 'dct_first', 'idct_first', got None"),
     (lambda: ACDC(8, parameterisation="shuffled"), ValueError, "parameterisation must be one of 'original', 'riffle', got 'shuffled'"),
