@@ -37,6 +37,13 @@ def test_the_linear_approximation_grid_is_its_full_profile():
                                                             "butterfly, K=1", "butterfly, K=2"]
 
 
+def test_linear_approximation_replicates_keep_the_full_profile_as_replicate_0():
+    one, two = grids.approximation_runs(), grids.approximation_runs(2, rows=50, steps=2)
+    assert [(run.recipe, run.seed) for run in two[:2]] == [(one[0].recipe, 0), (one[0].recipe, 1)]
+    (first, _), (second, _) = two[0].fit(), two[1].fit()
+    assert first[0] != second[0]  # another problem and another stack
+
+
 @pytest.mark.parametrize("length, steps", [(1, [0, 1]), (44, [0, 1, 2, 5, 10, 20, 44]),
                                            (1000, [0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000])])
 def test_curves_are_kept_at_log_spaced_steps(length, steps):

@@ -10,7 +10,8 @@ where it was:
 - ``e24`` (structure_comparison): linear stacks with a permutation between layers on 10,000
   samples, BFGS for at most 100 iterations, K = 2 … 32, 3 replicates;
 - ``linear_approximation``: the 18 configurations of E6 and E10 (architecture × shuffle ×
-  optimiser), 32 layers, 10,000 rows, 1000 steps.
+  optimiser), 32 layers, 10,000 rows, 1000 steps; its full profile is replicate 0, further
+  replicates draw the problem and the stack from their own seed.
 
 Each recorded run holds ``recipe``, ``seed`` (the replicate), ``data`` (the problem), ``settings``,
 ``mse`` (final training MSE), ``best_mse``, ``iterations``, ``parameters``, ``train_seconds``,
@@ -98,18 +99,19 @@ def approximation_configs() -> list[list[str]]:
     return [list(c) for c in itertools.product(ARCHITECTURES, APPROXIMATION_SHUFFLES, APPROXIMATION_OPTIMISERS)]
 
 
-def _approximation_fit(architecture: str, shuffle: str, optimiser: str, rows: int, steps: int):
-    x, y, _ = problem(32, rows, 1e-4, seed=0)
-    model = acdc_stack(32, 32, architecture, shuffle, seed=0)
+def _approximation_fit(architecture: str, shuffle: str, optimiser: str, rows: int, steps: int, seed: int):
+    x, y, _ = problem(32, rows, 1e-4, seed=seed)
+    model = acdc_stack(32, 32, architecture, shuffle, seed=seed)
     return fit(model, x, y, optimiser, steps), parameter_count(model)
 
 
-def approximation_runs(rows: int = 10_000, steps: int = 1000) -> list[GridRun]:
+def approximation_runs(replicates: int = 1, rows: int = 10_000, steps: int = 1000) -> list[GridRun]:
+    """The linear approximation's full profile is replicate 0 (problem and stack from seed 0)."""
     settings = {"n": 32, "n_layers": 32, "rows": rows, "steps": steps, "noise_variance": 1e-4}
-    return [GridRun("linear_approximation", ", ".join(config), 0,
+    return [GridRun("linear_approximation", ", ".join(config), r,
                     f"random Linear(32, 32) + N(0, 1e-4) noise, {rows:,} rows", settings,
-                    lambda config=config: _approximation_fit(*config, rows, steps))
-            for config in approximation_configs()]
+                    lambda config=config, r=r: _approximation_fit(*config, rows, steps, r))
+            for config in approximation_configs() for r in range(replicates)]
 
 
 def family_runs(replicates: int = 10, maxiter: int = 1000) -> list[GridRun]:
@@ -185,8 +187,7 @@ def main(argv=None) -> None:
     command = "python -m acdc_core.lab.analysis.grids " + " ".join(sys.argv[1:] if argv is None else argv)
     origin = results.provenance(command, "generated (seeded random problems)", verified=True)
     runs = [run for name in args.grids for run in
-            (GRIDS[name](args.replicates) if args.replicates and name != "linear_approximation"
-             else GRIDS[name]())]
+            (GRIDS[name](args.replicates) if args.replicates else GRIDS[name]())]
     todo = pending(runs, args.record, args.results)
     print(f"{len(runs) - len(todo)} of {len(runs)} runs already recorded", flush=True)
     index, shards = args.shard
