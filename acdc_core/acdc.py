@@ -15,7 +15,7 @@ from .base import StructuredLinear
 from .checks import check_bool, check_choice, check_divisor, check_nonnegative_real, check_positive_int
 from .dct import dct, from_makhoul, idct, makhoul_order
 from .fused import acdc_core
-from .shuffle import inverse, permute, riffle
+from .shuffle import inverse, permute, unriffle
 
 ORDERS = ("dct_first", "idct_first")
 PARAMETERISATIONS = ("original", "riffle")
@@ -32,8 +32,11 @@ class ACDC(StructuredLinear):
         features: size N of each input and output sample.
         order: ``"dct_first"`` (default, as the authors' code: ``y = idct(d ⊙ dct(a ⊙ x))``) or
             ``"idct_first"`` (``y = dct(d ⊙ idct(a ⊙ x))``).
-        parameterisation: ``"original"`` (A C D C⁻¹) or ``"riffle"`` (the log's variant with a
-            riffle shuffle between D and C⁻¹: ``y = C⁻¹ R D C A x``).
+        parameterisation: ``"original"`` or ``"riffle"``: the log's variant with a shuffle inside,
+            ``y = C⁻¹ D P C A x``, where P gathers the DCT's even coefficients, then its odd ones
+            (:func:`~acdc_core.shuffle.unriffle`, within each block), before D scales them. This is
+            the log's linear layer; its FFT layer applied D before P, which is the same map with
+            D's entries relabelled (``d_here = d_there[unriffle]``).
         init: ``"normal"`` (diagonals ~ N(1, sigma²), the paper's recommendation), ``"identity"``
             (A = D = 1) or ``"uniform"`` (U(-1, 1), the log's first trial).
         sigma: standard deviation of the ``"normal"`` initialisation, finite and >= 0. Default 1e-2.
@@ -46,6 +49,10 @@ class ACDC(StructuredLinear):
             (each block its own DCT); must divide ``features``. Default: one block.
         impl: ``"fft"`` (default) or ``"dense"``: multiply by :meth:`effective_weight`, cached
             between parameter changes when no gradient is needed (cheaper for small N at inference).
+        transposed: compute the transpose of the map above instead, ``y = A C⁻¹ Pᵀ D C x`` (A on
+            the output side; Pᵀ gathers as :func:`~acdc_core.shuffle.riffle`): the log's
+            convolutional layer, which used the linear layer's matrix without transposing it.
+            Default False.
 
     Shape:
         Input ``(*, N)``, output ``(*, N)``.
@@ -63,7 +70,8 @@ class ACDC(StructuredLinear):
     def __init__(self, features: int, order: str = "dct_first", parameterisation: str = "original",
                  init: str = "normal", sigma: float = 1e-2, bias: bool = True,
                  bias_init: str = "zero", diagonal_bias: bool = False,
-                 block_size: int | None = None, impl: str = "fft", device=None, dtype=None):
+                 block_size: int | None = None, impl: str = "fft", transposed: bool = False,
+                 device=None, dtype=None):
         check_positive_int("features", features)
         check_choice("order", order, ORDERS)
         check_choice("parameterisation", parameterisation, PARAMETERISATIONS)
@@ -72,12 +80,16 @@ class ACDC(StructuredLinear):
         check_choice("impl", impl, IMPLS)
         check_nonnegative_real("sigma", sigma)
         check_bool("diagonal_bias", diagonal_bias)
+        check_bool("transposed", transposed)
+        if transposed and diagonal_bias:
+            raise ValueError("transposed=True takes no diagonal biases (diagonal_bias=True): the "
+                             "transpose of an affine map has no offset of its own")
         block_size = features if block_size is None else block_size
         check_divisor("block_size", block_size, features)
         super().__init__(features, features, bias, device, dtype)
         self.features, self.order, self.parameterisation = features, order, parameterisation
         self.init, self.sigma, self.block_size, self.impl = init, float(sigma), block_size, impl
-        self.bias_init = bias_init
+        self.bias_init, self.transposed = bias_init, transposed
         factory = {"device": device, "dtype": dtype}
         self.a = nn.Parameter(torch.empty(features, **factory))
         self.d = nn.Parameter(torch.empty(features, **factory))
@@ -88,7 +100,9 @@ class ACDC(StructuredLinear):
         order_index = blocks + makhoul_order(block_size).repeat(features // block_size)
         self.register_buffer("_makhoul", order_index.to(device), persistent=False)
         self.register_buffer("_unmakhoul", inverse(order_index).to(device), persistent=False)
-        self.register_buffer("_riffle", riffle(block_size).to(device), persistent=False)
+        inner = unriffle(block_size)
+        self.register_buffer("_inner", (inverse(inner) if transposed else inner).to(device),
+                             persistent=False)
         self._dense_cache = None
         self.reset_parameters()
 
@@ -157,9 +171,12 @@ class ACDC(StructuredLinear):
     def _makhoul_pass(self, v: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
         """The fused core on Makhoul-ordered rows ``v`` (M, features), adding ``bias`` (features,
         natural order) or nothing."""
-        r = acdc_core(self._blocks(v), self._blocks(self.a[self._makhoul]), self._blocks(self.d),
-                      None if bias is None else self._blocks(bias[self._makhoul]))
-        return r.reshape(v.shape)
+        a = self._blocks(self.a[self._makhoul])
+        bias = None if bias is None else self._blocks(bias[self._makhoul])
+        if not self.transposed:
+            return acdc_core(self._blocks(v), a, self._blocks(self.d), bias).reshape(v.shape)
+        r = acdc_core(self._blocks(v), torch.ones_like(a), self._blocks(self.d), None) * a  # A last
+        return (r if bias is None else r + bias).reshape(v.shape)
 
     def folded_bias(self) -> torch.Tensor | None:
         """The one output bias equal to all of the layer's biases: ``b + C⁻¹ b_d + C⁻¹ D C b_a``
@@ -180,16 +197,28 @@ class ACDC(StructuredLinear):
     def _composed_map(self, x: torch.Tensor) -> torch.Tensor:
         """Every option without the output bias, as the plain sequence of fast transforms
         (differentiated by autograd)."""
+        if self.transposed:
+            return self._transposed_map(x)
         first, second = (dct, idct) if self.order == "dct_first" else (idct, dct)
         z = self._blocks(x) * self._blocks(self.a)
         if self.a_bias is not None:
             z = z + self._blocks(self.a_bias)
-        c = first(z, norm="ortho") * self._blocks(self.d)
+        c = first(z, norm="ortho")
+        if self.parameterisation == "riffle":
+            c = c[..., self._inner]
+        c = c * self._blocks(self.d)
         if self.d_bias is not None:
             c = c + self._blocks(self.d_bias)
-        if self.parameterisation == "riffle":
-            c = c[..., self._riffle]
         return second(c, norm="ortho").reshape(x.shape)
+
+    def _transposed_map(self, x: torch.Tensor) -> torch.Tensor:
+        """The transpose of the untransposed map (no diagonal biases): the same steps in reverse,
+        each transposed (the orthonormal DCT's transpose is its inverse)."""
+        first, second = (dct, idct) if self.order == "dct_first" else (idct, dct)
+        c = first(self._blocks(x), norm="ortho") * self._blocks(self.d)
+        if self.parameterisation == "riffle":
+            c = c[..., self._inner]
+        return (second(c, norm="ortho") * self._blocks(self.a)).reshape(x.shape)
 
     def _dense_weight(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(W, c) for dense mode, c the diagonal biases' offset: recomputed (differentiably) when
@@ -221,4 +250,6 @@ class ACDC(StructuredLinear):
         if self.block_size != self.features:
             parts.append(f"block_size={self.block_size}")
         parts.append(f"impl={self.impl!r}")
+        if self.transposed:
+            parts.append("transposed=True")
         return ", ".join(parts)

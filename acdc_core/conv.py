@@ -1,5 +1,7 @@
 """Separable ACDC convolution: a full-rank depthwise k×k convolution, then a linear stack of ACDC
-layers over channels acting as the 1×1 convolution.
+layers over channels acting as the 1×1 convolution. Its layers are the log's convolutional ones,
+the transpose of its linear layer (``ACDC(..., transposed=True)``: ``y = A C⁻¹ Pᵀ D C x``, A on the
+output side).
 
 Three forms compute the same map: ``"fft"`` runs the stack on every pixel's channel vector (the
 depthwise output is made channels-last, so the channel vectors are rows without another copy);
@@ -79,7 +81,7 @@ class SeparableACDCConv2d(nn.Module):
         self.pointwise = StackedACDC(in_channels, out_channels, n_layers, shuffle=shuffle,
                                      bias=bias, bias_placement="last", grow=grow, shrink=shrink,
                                      parameterisation=parameterisation, init=init, sigma=sigma,
-                                     seed=seed, form="fft", **factory)
+                                     seed=seed, form="fft", transposed=True, **factory)
 
     @property
     def kernel_size(self) -> tuple[int, int]:

@@ -31,9 +31,9 @@ FORMS = ("auto", "fft", "collapsed")
 class StackedACDC(StructuredLinear):
     r"""A cascade of exactly ``n_layers`` ACDC layers mapping ``in_features`` to ``out_features``.
 
-    Between consecutive layers (never after the last, unless ``shuffle_last``): BatchNorm without
-    affine parameters (``batchnorm``), the shuffle, then ReLU (``relu``) — the log's per-layer
-    order. The layers work at width ``max(in_features, out_features)`` rounded up to a multiple of
+    Between consecutive layers: BatchNorm without affine parameters (``batchnorm``), the shuffle,
+    then ReLU (``relu``) — the log's per-layer order. After the last layer, the BatchNorm and the
+    shuffle only with ``shuffle_last``, the ReLU only with ``relu_last``. The layers work at width ``max(in_features, out_features)`` rounded up to a multiple of
     ``block_size``; a smaller input is grown to that width first, a larger output shrunk after.
 
     Args:
@@ -43,15 +43,18 @@ class StackedACDC(StructuredLinear):
             ``"unriffle"`` (its inverse, evens then odds: ``[0, 2, 4, 6, 1, ...]``, the log's
             linear stacks), ``"permutation"`` (a fixed random permutation per gap, from ``seed``,
             stored in the state dict) or ``"none"``.
-        shuffle_last: shuffle after the last layer too (the code behind the log's E11 did).
+        shuffle_last: BatchNorm (with ``batchnorm``) and the shuffle after the last layer too, as
+            every stack of the log's code had.
         relu, batchnorm: ReLU / BatchNorm1d(affine=False) between layers.
+        relu_last: ReLU after the last layer too (needs ``relu``), before any shrink: the log's
+            BatchNorm stacks (E1, E6). Default False.
         bias: give the stack biases, as ``nn.Linear``'s ``bias``. Default True. The biases belong
             to the layers (``layers[i].bias``); the stack's own output ``bias`` is None.
         bias_placement: with ``bias``, ``"every"`` layer has one (default) or only the ``"last"``.
-        grow: widen the input by concatenating a ``"linear"`` projection of it (the log) or by
-            ``"repeat"``-ing its features.
+        grow: widen the input by concatenating a ``"linear"`` projection of it (bias-free, as the
+            log's) or by ``"repeat"``-ing its features.
         shrink: narrow the output by dropping the extra features and adding a ``"linear"``
-            residual computed from them (the log), by ``"truncate"`` (keep the first
+            residual computed from them (bias-free, as the log's), by ``"truncate"`` (keep the first
             ``out_features``), or by ``"sum"`` of consecutive groups of ``out_features``.
         block_size: run every layer block-diagonally on blocks of this size (the log grouped
             features into power-of-two blocks so every DCT had a power-of-two length), padding the
@@ -60,7 +63,7 @@ class StackedACDC(StructuredLinear):
         form: ``"fft"`` (the layers on every row), ``"collapsed"`` (a linear stack multiplied out,
             differentiably, into one weight each call, then one matrix product) or ``"auto"``
             (default: per call, the faster of the two by the rule of :mod:`acdc_core.forms`).
-        order, parameterisation, init, sigma, bias_init, diagonal_bias: passed to every
+        order, parameterisation, init, sigma, bias_init, diagonal_bias, transposed: passed to every
             :class:`ACDC`.
 
     Shape:
@@ -69,15 +72,16 @@ class StackedACDC(StructuredLinear):
 
     def __init__(self, in_features: int, out_features: int, n_layers: int, shuffle: str = "riffle",
                  shuffle_last: bool = False, relu: bool = False, batchnorm: bool = False,
-                 bias: bool = True, bias_placement: str = "every", grow: str = "linear",
+                 relu_last: bool = False, bias: bool = True, bias_placement: str = "every", grow: str = "linear",
                  shrink: str = "linear",
                  block_size: int | None = None, seed: int = 0, form: str = "auto",
                  order: str = "dct_first",
                  parameterisation: str = "original", init: str = "normal", sigma: float = 1e-2,
-                 bias_init: str = "zero", diagonal_bias: bool = False, device=None, dtype=None):
+                 bias_init: str = "zero", diagonal_bias: bool = False, transposed: bool = False,
+                 device=None, dtype=None):
         super().__init__(in_features, out_features, bias=False, device=device, dtype=dtype)
         _check_options(in_features, out_features, n_layers, shuffle, shuffle_last, relu, batchnorm,
-                       bias, bias_placement, grow, shrink, block_size, seed)
+                       relu_last, bias, bias_placement, grow, shrink, block_size, seed)
         check_choice("form", form, FORMS)
         if form == "collapsed" and relu:
             raise ValueError("form='collapsed' needs a linear stack, but relu=True puts ReLU between "
@@ -87,24 +91,25 @@ class StackedACDC(StructuredLinear):
         self.n_layers, self.width, self.padded_width, self.block_size = (
             n_layers, width, -(-width // block) * block, block)
         self.shuffle, self.shuffle_last, self.relu, self.batchnorm = shuffle, shuffle_last, relu, batchnorm
+        self.relu_last = relu_last
         self.grow, self.shrink, self.seed, self.form = grow, shrink, seed, form
         self.has_bias, self.bias_placement = bias, bias_placement
         factory = {"device": device, "dtype": dtype}
         self.layers = nn.ModuleList(
             ACDC(self.padded_width, order=order, parameterisation=parameterisation, init=init,
                  sigma=sigma, bias=bias and (bias_placement == "every" or i == n_layers - 1),
-                 bias_init=bias_init, diagonal_bias=diagonal_bias, block_size=block, **factory)
+                 bias_init=bias_init, diagonal_bias=diagonal_bias, block_size=block,
+                 transposed=transposed, **factory)
             for i in range(n_layers))
-        self.grow_linear = (nn.Linear(in_features, width - in_features, **factory)
+        self.grow_linear = (nn.Linear(in_features, width - in_features, bias=False, **factory)
                             if grow == "linear" and in_features < width else None)
-        self.shrink_linear = (nn.Linear(width - out_features, out_features, **factory)
+        self.shrink_linear = (nn.Linear(width - out_features, out_features, bias=False, **factory)
                               if shrink == "linear" and out_features < width else None)
         for i in range(n_layers if shuffle_last else n_layers - 1):
             self.register_buffer(f"shuffle_{i}",
                                  shuffle_index(shuffle, self.padded_width, seed + i).to(device))
         self.batchnorms = nn.ModuleList(PermutedBatchNorm(self.padded_width, **factory)
-                                        for _ in range(n_layers - 1 if batchnorm else 0))
-        self.register_load_state_dict_pre_hook(_rename_old_batchnorm_keys)
+                                        for _ in range(len(self._shuffles()) if batchnorm else 0))
         self._steps, self._steps_key = [], None
 
     def reset_parameters(self) -> None:
@@ -163,32 +168,35 @@ class StackedACDC(StructuredLinear):
         shuffles = self._shuffles()
         for i, layer in enumerate(self.layers):
             h = layer(h)
-            if i < self.n_layers - 1:
+            if i < len(shuffles):
                 if self.batchnorm:
                     h = self.batchnorms[i](h)
                 h = h[:, shuffles[i]]
-                h = F.relu(h) if self.relu else h
-            elif self.shuffle_last:
-                h = h[:, shuffles[i]]
+            if self.relu and (i < self.n_layers - 1 or self.relu_last):
+                h = F.relu(h)
         return h
 
     def _fused_forward(self, h: torch.Tensor) -> torch.Tensor:
         """Every layer fused, in Makhoul order throughout: (M, padded_width) -> same, in natural
-        order. Without BatchNorm, on one block, the Triton kernel takes all layers in one launch
-        when the backend runs it (see :mod:`acdc_core.backend`)."""
+        order. Without BatchNorm, on one block, untransposed, the Triton kernel takes all layers in
+        one launch when the backend runs it (see :mod:`acdc_core.backend`)."""
         makhoul, unmakhoul = self.layers[0]._makhoul, self.layers[0]._unmakhoul
         steps = self._gather_steps()
         v = permute(h, makhoul, unmakhoul)
         r = None
-        if not self.batchnorm and self.block_size == self.padded_width:
+        if not self.batchnorm and self.block_size == self.padded_width and not self.layers[0].transposed:
             r = in_one_launch(self.layers, v, steps[: self.n_layers - 1], self.relu)
         if r is None:
             r = self._fused_layers(v, steps)
         if self.shuffle_last:
-            return permute(r, *steps[-1])
-        if self.block_size == self.padded_width:
-            return from_makhoul(r)
-        return permute(r, unmakhoul, makhoul)
+            if self.batchnorm:
+                r = self.batchnorms[-1](r, makhoul)
+            h = permute(r, *steps[-1])
+        elif self.block_size == self.padded_width:
+            h = from_makhoul(r)
+        else:
+            h = permute(r, unmakhoul, makhoul)
+        return F.relu(h) if self.relu_last else h
 
     def _fused_layers(self, v: torch.Tensor, steps) -> torch.Tensor:
         """The layer loop on Makhoul-ordered rows ``v`` (M, padded_width): one gather, and
@@ -233,7 +241,7 @@ class StackedACDC(StructuredLinear):
                  f"n_layers={self.n_layers}", f"shuffle={self.shuffle!r}", f"relu={self.relu}",
                  f"batchnorm={self.batchnorm}", f"bias={self.has_bias}"]
         layer = self.layers[0]
-        options = {"shuffle_last": (self.shuffle_last, False),
+        options = {"shuffle_last": (self.shuffle_last, False), "relu_last": (self.relu_last, False),
                    "bias_placement": (self.bias_placement, "every"),
                    "grow": (self.grow, "linear"), "shrink": (self.shrink, "linear"),
                    "block_size": (self.block_size, self.width), "seed": (self.seed, 0),
@@ -242,14 +250,15 @@ class StackedACDC(StructuredLinear):
                    "parameterisation": (layer.parameterisation, "original"),
                    "init": (layer.init, "normal"), "sigma": (layer.sigma, 1e-2),
                    "bias_init": (self.layers[-1].bias_init, "zero"),
-                   "diagonal_bias": (layer.a_bias is not None, False)}
+                   "diagonal_bias": (layer.a_bias is not None, False),
+                   "transposed": (layer.transposed, False)}
         parts += [f"{name}={value!r}" for name, (value, default) in options.items()
                   if value != default]
         return ", ".join(parts)
 
 
 def _check_options(in_features, out_features, n_layers, shuffle, shuffle_last, relu, batchnorm,
-                   bias, bias_placement, grow, shrink, block_size, seed) -> None:
+                   relu_last, bias, bias_placement, grow, shrink, block_size, seed) -> None:
     """Refuse a bad StackedACDC argument, naming it (the layers check their own)."""
     check_positive_int("n_layers", n_layers)
     check_choice("shuffle", shuffle, SHUFFLES)
@@ -260,8 +269,11 @@ def _check_options(in_features, out_features, n_layers, shuffle, shuffle_last, r
     check_choice("grow", grow, GROW)
     check_choice("shrink", shrink, SHRINK)
     for name, value in (("shuffle_last", shuffle_last), ("relu", relu), ("batchnorm", batchnorm),
-                        ("bias", bias)):
+                        ("relu_last", relu_last), ("bias", bias)):
         check_bool(name, value)
+    if relu_last and not relu:
+        raise ValueError("relu_last=True puts a ReLU after the last layer as after every other, "
+                         "and needs relu=True")
     check_int("seed", seed)
     width = max(in_features, out_features)
     if block_size is not None:
@@ -367,13 +379,3 @@ class PermutedBatchNorm(nn.Module):
 
     def extra_repr(self) -> str:
         return f"{self.running_mean.numel()}"
-
-
-def _rename_old_batchnorm_keys(module, state_dict, prefix, *args) -> None:
-    """Load-state-dict pre-hook: state dicts saved before the BatchNorm statistics were modules
-    name them ``running_mean_{i}`` and ``running_var_{i}``; rename them to ``batchnorms.{i}.*``."""
-    for i in range(len(module.batchnorms)):
-        for stat in ("running_mean", "running_var"):
-            old = f"{prefix}{stat}_{i}"
-            if old in state_dict:
-                state_dict[f"{prefix}batchnorms.{i}.{stat}"] = state_dict.pop(old)

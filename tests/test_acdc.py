@@ -4,7 +4,7 @@ import torch
 
 from acdc_core import ACDC, StackedACDC, dct_matrix
 from acdc_core.fused import acdc_core
-from acdc_core.shuffle import riffle, shuffle_index
+from acdc_core.shuffle import shuffle_index, unriffle
 from conftest import devices, gather_matrix, randomise
 
 F64 = torch.float64
@@ -15,15 +15,17 @@ def dense_layer(layer: ACDC):
     size = layer.block_size
     C = dct_matrix(size, norm="ortho", dtype=F64)  # orthonormal DCT-II; its inverse is C.T
     first, second = (C, C.T) if layer.order == "dct_first" else (C.T, C)
-    R = gather_matrix(riffle(size)) if layer.parameterisation == "riffle" else torch.eye(size, dtype=F64)
+    # the riffle parameterisation: evens then odds of the first transform's coefficients, before D
+    P = gather_matrix(unriffle(size)) if layer.parameterisation == "riffle" else torch.eye(size, dtype=F64)
     blocks, offsets = [], []
     for start in range(0, layer.features, size):
         part = slice(start, start + size)
         A, D = torch.diag(layer.a[part]), torch.diag(layer.d[part])
-        blocks.append(second @ R @ D @ first @ A)
+        # the transpose of second·D·P·first·A (first.T is second and second.T is first)
+        blocks.append(A @ second @ P.T @ D @ first if layer.transposed else second @ D @ P @ first @ A)
         offset = torch.zeros(size, dtype=F64)
         if layer.a_bias is not None:
-            offset = second @ R @ (D @ first @ layer.a_bias[part] + layer.d_bias[part])
+            offset = second @ (D @ P @ first @ layer.a_bias[part] + layer.d_bias[part])
         offsets.append(offset)
     M, c = torch.block_diag(*blocks), torch.cat(offsets)
     return M, c if layer.bias is None else c + layer.bias
@@ -31,7 +33,9 @@ def dense_layer(layer: ACDC):
 
 LAYER_OPTIONS = [dict(), dict(order="idct_first"), dict(parameterisation="riffle"),
                  dict(diagonal_bias=True), dict(bias=False), dict(block_size=4),
-                 dict(parameterisation="riffle", order="idct_first", diagonal_bias=True, block_size=4)]
+                 dict(parameterisation="riffle", order="idct_first", diagonal_bias=True, block_size=4),
+                 dict(transposed=True), dict(transposed=True, parameterisation="riffle", block_size=4),
+                 dict(transposed=True, parameterisation="riffle", order="idct_first")]
 
 
 @pytest.mark.parametrize("options", LAYER_OPTIONS, ids=str)
@@ -125,7 +129,7 @@ def dense_stack(stack: StackedACDC):
     n_in, width, padded = stack.in_features, stack.width, stack.padded_width
     if n_in < width and stack.grow == "linear":
         M = torch.cat([torch.eye(n_in, dtype=F64), stack.grow_linear.weight])
-        c = torch.cat([torch.zeros(n_in, dtype=F64), stack.grow_linear.bias])
+        c = torch.zeros(width, dtype=F64)
     elif n_in < width:
         M = torch.eye(n_in, dtype=F64).repeat(-(-width // n_in), 1)[:width]
         c = torch.zeros(width, dtype=F64)
@@ -143,7 +147,7 @@ def dense_stack(stack: StackedACDC):
     out = stack.out_features
     if out < width and stack.shrink == "linear":
         M = M[:out] + stack.shrink_linear.weight @ M[out:]
-        c = c[:out] + stack.shrink_linear.weight @ c[out:] + stack.shrink_linear.bias
+        c = c[:out] + stack.shrink_linear.weight @ c[out:]
     elif out < width and stack.shrink == "sum":
         M, c = M.reshape(-1, out, n_in).sum(0), c.reshape(-1, out).sum(0)
     elif out < width:
@@ -155,7 +159,7 @@ STACK_OPTIONS = [dict(), dict(shuffle="permutation"), dict(shuffle="none"), dict
                  dict(bias_placement="last"), dict(bias=False), dict(block_size=4), dict(block_size=5),
                  dict(parameterisation="riffle"), dict(order="idct_first", shuffle="permutation"),
                  dict(diagonal_bias=True), dict(grow="repeat"), dict(shrink="truncate"),
-                 dict(shrink="sum")]
+                 dict(shrink="sum"), dict(transposed=True, parameterisation="riffle")]
 
 
 @pytest.mark.parametrize("options", STACK_OPTIONS, ids=str)

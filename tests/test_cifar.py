@@ -165,3 +165,25 @@ def test_the_command_line_runs_under_torchrun(tmp_path):
     (checkpoint,) = tmp_path.glob("*.pt")
     state = torch.load(checkpoint, weights_only=True)
     assert state["epoch"] == 1 and len(state["history"]) == 1
+
+
+def _recorded(recipe, accuracy, seed=0):
+    return {"recipe": recipe, "seed": seed, "test_accuracy": accuracy, "parameters": 1000,
+            "mult_adds": 1e6, "epochs": 1}
+
+
+def test_each_student_is_set_against_its_own_twin_from_scratch():
+    """E12 (ResNet18, from scratch) and E23 (WRN-40-2, from scratch and with attention transfer)
+    recorded side by side: E23's attention transfer is measured against E23 from scratch."""
+    runs = [_recorded("resnet18", 0.90), _recorded("e12", 0.50), _recorded("wrn40_2", 0.95),
+            _recorded("e23_scratch", 0.80), _recorded("e23_distilled", 0.85)]
+    lines = cifar.recorded_verdicts({"runs": runs})
+    (student,) = [line for line in lines if line.startswith("e23_distilled")]
+    assert student.endswith("+5.00 points against e23_scratch from scratch.")
+    (verdict,) = [line for line in lines if line.startswith("Verdict, e23_distilled")]
+    assert "attention transfer helped (+5.00 points" in verdict
+    assert not any("e12" in line for line in lines if "attention transfer" in line)
+    runs_without_twin = [r for r in runs if r["recipe"] != "e23_scratch"]
+    (alone,) = [line for line in cifar.recorded_verdicts({"runs": runs_without_twin})
+                if line.startswith("Verdict, e23_distilled")]
+    assert "attention transfer" not in alone

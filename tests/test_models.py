@@ -9,13 +9,15 @@ from acdc_core.lab.models import MNIST_MODELS, build, parameter_count
 
 # By hand: an ACDC layer of width n has 2n diagonal entries and an n-wide bias.
 E11 = 32 * 3 * 784
-E1_PADDED = 12 * 3 * 896 + (720 * 64 + 64) + (64 * 10 + 10)  # 784 padded to 7 blocks of 128; shrink; Linear
-E1_UNPADDED = 12 * 3 * 784 + (720 * 64 + 64) + (64 * 10 + 10)  # one 784-wide block
+E1_PADDED = 12 * 3 * 896 + 720 * 64 + (64 * 10 + 10)  # 784 padded to 7 blocks of 128; bias-free shrink; Linear
+E1_UNPADDED = 12 * 3 * 784 + 720 * 64 + (64 * 10 + 10)  # one 784-wide block
 # widths 896, 768, 768, 640, 640, 512, 512, 384, 384, 256, 256, 128: a grow 784 -> 896, five
 # narrowings by 128 (a Linear(128, width) each), the last to 64 (Linear(64, 64)); no biases there
 E1 = (3 * (896 + 2 * 768 + 2 * 640 + 2 * 512 + 2 * 384 + 2 * 256 + 128) + 784 * 112
                 + 128 * (768 + 640 + 512 + 384 + 256 + 128) + 64 * 64 + (64 * 10 + 10))
-E2 = 32 * 3 * 896
+# widths 896 ×2, 768 ×6, 640 ×5, 512 ×6, 384 ×5, 256 ×6, 128 ×2: a grow 784 -> 896, then
+# narrowings that keep the first features (no residual), the last to 10
+E2 = 3 * (896 * 2 + 768 * 6 + 640 * 5 + 512 * 6 + 384 * 5 + 256 * 6 + 128 * 2) + 784 * 112
 DENSE = 32 * (784 * 784 + 784)
 CONVNET = (9 * 32 + 32) + (9 * 32 * 64 + 64) + (9216 * 128 + 128) + (128 * 10 + 10)
 
@@ -51,12 +53,14 @@ def test_e11_logits_are_the_even_outputs_0_to_18_of_the_last_layer():
 
 
 def test_the_faithful_recipes_take_the_logs_riffle_and_bias():
-    for name in ("e1_normal_padded", "e1_uniform_unpadded", "e2", "e11"):
+    for name in ("e1_normal_padded", "e1_uniform_unpadded", "e11"):
         (stack,) = [m for m in build(name).modules() if isinstance(m, StackedACDC)]
         assert stack.shuffle == "unriffle" and stack.layers[0].bias_init == "uniform", name
-    narrowing = build("e1_normal")[1]
-    assert [layer.block_size for layer in narrowing.layers][:3] == [112, 96, 96]  # the log's 8 groups
-    assert all(layer.bias_init == "uniform" for layer in narrowing.layers)
+        assert stack.shuffle_last, name
+    for name, blocks in (("e1_normal", [112, 96, 96]), ("e2", [112, 112, 96])):  # the log's 8 groups
+        narrowing = build(name)[1]
+        assert [layer.block_size for layer in narrowing.layers][:3] == blocks
+        assert all(layer.bias_init == "uniform" for layer in narrowing.layers)
 
 
 def test_unknown_model_is_refused():

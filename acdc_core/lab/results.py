@@ -108,10 +108,27 @@ def record(notebook: str, profile: str, run: dict, folder: str | os.PathLike = R
 
 def provenance(command: str, data_name: str, verified: bool) -> dict:
     """Where a run comes from: this checkout's commit (with "+ changes" when the tree differs from
-    it; "unknown" outside a git checkout), today's date, ``command``, this machine and the data.
-    Take it when the run starts: the checkout may change while it trains."""
-    return {"commit": _commit(), "date": datetime.date.today().isoformat(), "command": command,
-            "machine": machine(), "data": {"name": data_name, "verified": verified}}
+    it; "unknown" outside a git checkout), today's date, ``command`` (:func:`portable`), this
+    machine and the data. Take it when the run starts: the checkout may change while it trains."""
+    return {"commit": _commit(), "date": datetime.date.today().isoformat(),
+            "command": portable(command), "machine": machine(),
+            "data": {"name": data_name, "verified": verified}}
+
+
+def portable(command: str, here: str | os.PathLike | None = None) -> str:
+    """``command`` naming no absolute path of this machine: a path inside ``here`` (default the
+    current folder) becomes relative to it, any other absolute path ``.../its-last-part``."""
+    here = Path(here or os.getcwd()).resolve()
+
+    def word(token: str) -> str:
+        option, equals, value = token.rpartition("=") if token.startswith("--") else ("", "", token)
+        if not value.startswith("/"):
+            return token
+        path = Path(value)
+        value = os.path.relpath(path, here) if path.is_relative_to(here) else f".../{path.name}"
+        return f"{option}{equals}{value}"
+
+    return " ".join(word(token) for token in command.split(" "))
 
 
 def machine() -> str:

@@ -48,13 +48,16 @@ def fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, optimiser: str, step
 
 
 def acdc_stack(n: int, n_layers: int, architecture: str, shuffle: str, seed: int = 0) -> StackedACDC:
-    """The log's stacks: ``"relu+bn"`` (E6: BatchNorm and ReLU between layers), ``"relu"`` (E10),
-    or ``"linear"``; a bias on every layer drawn as nn.Linear's (as the log's code did), N(1, 1e-2)
-    diagonals, float64. The log's riffle is ``shuffle="unriffle"``."""
+    """The log's stacks, each shuffling after its last layer too: ``"relu+bn"`` (E6: BatchNorm,
+    the shuffle and ReLU after every layer, the last included), ``"relu"`` (E10: ReLU between
+    layers) or ``"linear"``; a bias on every layer drawn as nn.Linear's (as the log's code did),
+    N(1, 1e-2) diagonals, float64. The log's riffle is ``shuffle="unriffle"``."""
+    relu, batchnorm = "relu" in architecture, "bn" in architecture
     with torch.random.fork_rng():
         torch.manual_seed(seed)
-        return StackedACDC(n, n, n_layers, shuffle=shuffle, seed=seed, relu="relu" in architecture,
-                           batchnorm="bn" in architecture, bias_init="uniform", dtype=torch.float64)
+        return StackedACDC(n, n, n_layers, shuffle=shuffle, seed=seed, shuffle_last=True,
+                           relu=relu, batchnorm=batchnorm, relu_last=batchnorm,
+                           bias_init="uniform", dtype=torch.float64)
 
 
 def exact_problem(n: int, samples: int, seed: int = 0):

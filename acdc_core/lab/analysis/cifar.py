@@ -321,10 +321,8 @@ def recorded_verdicts(recorded: dict) -> list[str]:
                 f"{'below' if gap > 0 else 'above'} the dense {dense['recipe']} "
                 f"({100 * dense['test_accuracy']:.2f}%), with {dense['parameters'] / r['parameters']:.1f}× "
                 f"fewer parameters and {dense['mult_adds'] / r['mult_adds']:.1f}× fewer multiply-adds")
-        scratch = next((s for (n, sd), s in runs.items() if sd == seed and n != name and
-                        not CIFAR_RECIPES[n].teacher and CIFAR_RECIPES[n].dense == CIFAR_RECIPES[name].dense
-                        and CIFAR_RECIPES[n].conv == CIFAR_RECIPES[name].conv), None)
-        if CIFAR_RECIPES[name].teacher and scratch is not None:
+        scratch = twin(r, runs)
+        if scratch is not None:
             change = 100 * (r["test_accuracy"] - scratch["test_accuracy"])
             line += f"; attention transfer: {change:+.2f} points against {scratch['recipe']} from scratch"
         lines.append(line + ".")
@@ -342,6 +340,19 @@ def recorded_verdicts(recorded: dict) -> list[str]:
     return lines
 
 
+def twin(run: dict, runs: dict) -> dict | None:
+    """For a student with attention transfer, its twin trained from scratch: the recorded run of
+    the same seed whose recipe has no teacher and the same dense recipe, substitution and
+    convolution options. None for a run without a teacher, or when no twin is recorded."""
+    recipe = CIFAR_RECIPES[run["recipe"]]
+    if not recipe.teacher:
+        return None
+    same = lambda other: (other.teacher is None and (other.dense, other.substitute, other.conv) ==
+                          (recipe.dense, recipe.substitute, recipe.conv))
+    return next((r for r in runs.values() if r["seed"] == run["seed"] and r is not run
+                 and same(CIFAR_RECIPES[r["recipe"]])), None)
+
+
 def _gap(run: dict, runs: dict) -> float | None:
     """Points of test accuracy by which ``run`` falls below its dense recipe's run (same seed)."""
     dense = runs.get((CIFAR_RECIPES[run["recipe"]].dense, run["seed"]))
@@ -355,10 +366,9 @@ def _verdict(run: dict, runs: dict, follow_up_gap: float, log_transfer: float) -
     size = "larger" if gap > follow_up_gap else "smaller"
     direction = "below dense, as in the follow-up" if gap > 0 else "above dense, unlike the follow-up"
     text = f"Verdict, {run['recipe']}: ACDC {direction}, with a {size} gap ({gap:.2f} against {follow_up_gap:.1f} points)"
-    scratch = [r for r in runs.values() if r["seed"] == run["seed"] and not CIFAR_RECIPES[r["recipe"]].teacher
-               and _gap(r, runs) is not None and r is not run]
-    if CIFAR_RECIPES[run["recipe"]].teacher and scratch:
-        change = _gap(scratch[0], runs) - gap
+    scratch = twin(run, runs)
+    if scratch is not None:
+        change = _gap(scratch, runs) - gap
         text += (f"; attention transfer {'helped' if change > 0 else 'did not help'} ({change:+.2f} "
                  f"points; E23: {log_transfer:+.2f})")
     return (text + f". Indicative only: {run['epochs']} epochs against the follow-up's "

@@ -46,72 +46,77 @@ def narrowing_widths(in_features: int, out_features: int, n_layers: int, groups:
 
 
 class NarrowingACDC(nn.Module):
-    """E1 as its log's code reads: a stack whose width changes from layer to layer
-    (:func:`narrowing_widths`). Before a layer, a wider width concatenates a linear projection of
-    the input; a narrower one keeps the first features and adds a linear map of the dropped ones.
-    Each layer: ACDC in ``groups`` equal blocks with nn.Linear's bias initialisation, BatchNorm
-    (no affine), the log's riffle (:func:`~acdc_core.shuffle.unriffle`), and ReLU but after the
-    last; a final narrowing to ``out_features``. ``(B, in_features) -> (B, out_features)``."""
+    """The log's StackedACDC with changing width (:func:`narrowing_widths`), as its code ran E1
+    and E2. Before a layer, a wider width concatenates a bias-free linear projection of the input;
+    a narrower one keeps the first features and, with ``residual``, adds a bias-free linear map
+    of the dropped ones. Every layer, the last included: ACDC in ``groups`` equal blocks with
+    nn.Linear's bias initialisation, BatchNorm (no affine), the log's riffle
+    (:func:`~acdc_core.shuffle.unriffle`), ReLU. Then a last narrowing to ``out_features``.
+    ``(B, in_features) -> (B, out_features)``."""
 
-    def __init__(self, in_features: int, out_features: int, n_layers: int, groups: int, init: str):
+    def __init__(self, in_features: int, out_features: int, n_layers: int, groups: int,
+                 init: str = "normal", residual: bool = True):
         super().__init__()
         widths = narrowing_widths(in_features, out_features, n_layers, groups)
-        self.resizes = nn.ModuleList(_resize(d, d_to) for d, d_to in zip([in_features, *widths], widths))
+        self.resizes = nn.ModuleList(_resize(d, d_to, residual)
+                                     for d, d_to in zip([in_features, *widths], widths))
         self.layers = nn.ModuleList(ACDC(d, block_size=d // groups, init=init, bias_init="uniform")
                                     for d in widths)
         self.batchnorms = nn.ModuleList(nn.BatchNorm1d(d, affine=False) for d in widths)
         for i, d in enumerate(widths):
             self.register_buffer(f"shuffle_{i}", unriffle(d))
-        self.last = _resize(widths[-1], out_features)
+        self.last = _resize(widths[-1], out_features, residual)
 
     def forward(self, x):
         for i, (resize, layer, batchnorm) in enumerate(zip(self.resizes, self.layers, self.batchnorms)):
-            x = batchnorm(layer(resize(x)))[:, getattr(self, f"shuffle_{i}")]
-            x = torch.relu(x) if i < len(self.layers) - 1 else x
+            x = torch.relu(batchnorm(layer(resize(x)))[:, getattr(self, f"shuffle_{i}")])
         return self.last(x)
 
 
 class _Resized(nn.Module):
     """Widen by concatenating ``Linear(d, d_to - d)(x)``, or narrow to the first ``d_to`` features
-    plus ``Linear(d - d_to, d_to)`` of the rest: ``(B, d) -> (B, d_to)``."""
+    plus, with ``residual``, ``Linear(d - d_to, d_to)`` of the rest: ``(B, d) -> (B, d_to)``."""
 
-    def __init__(self, d: int, d_to: int):
+    def __init__(self, d: int, d_to: int, residual: bool):
         super().__init__()
         self.d_to = d_to
-        self.linear = nn.Linear(d, d_to - d, bias=False) if d_to > d else nn.Linear(d - d_to, d_to, bias=False)
+        if d_to > d:
+            self.linear = nn.Linear(d, d_to - d, bias=False)
+        else:
+            self.linear = nn.Linear(d - d_to, d_to, bias=False) if residual else None
 
     def forward(self, x):
         if self.d_to > x.shape[-1]:
             return torch.cat([x, self.linear(x)], -1)
-        return x[:, :self.d_to] + self.linear(x[:, self.d_to:])
+        kept = x[:, :self.d_to]
+        return kept if self.linear is None else kept + self.linear(x[:, self.d_to:])
 
 
-def _resize(d: int, d_to: int) -> nn.Module:
-    return nn.Identity() if d == d_to else _Resized(d, d_to)
+def _resize(d: int, d_to: int, residual: bool) -> nn.Module:
+    return nn.Identity() if d == d_to else _Resized(d, d_to, residual)
 
 
 def e1(init: str = "normal", reading: str = "narrowing") -> nn.Sequential:
-    """E1: a 12-layer ACDC stack 784→64 with bias, BatchNorm, the log's riffle and ReLU between
-    layers; then ReLU and Linear(64, 10). Its log leaves the stack's widths open; ``reading``:
-    ``"narrowing"`` (:class:`NarrowingACDC`, the width shrinking over the 12 layers: the one that
-    reproduces the log), ``"padded"`` (784 padded to 7 blocks of 128, the log's groups=8; the
-    linear shrink to 64 after the last layer) or ``"unpadded"`` (one 784-wide block)."""
+    """E1: a 12-layer ACDC stack 784→64, each layer with a bias, BatchNorm, the log's riffle and
+    ReLU (the last layer's too); then ReLU and Linear(64, 10). Its log leaves the stack's widths
+    open; ``reading``: ``"narrowing"`` (:class:`NarrowingACDC`, the width shrinking over the 12
+    layers: the log's code, and the one that reproduces the log), ``"padded"`` (784 padded to 7
+    blocks of 128, the log's groups=8; the linear shrink to 64 after the last layer) or
+    ``"unpadded"`` (one 784-wide block)."""
     check_choice("reading", reading, E1_READINGS)
     if reading == "narrowing":
         stack = NarrowingACDC(784, 64, 12, groups=8, init=init)
     else:
-        stack = StackedACDC(784, 64, 12, relu=True, batchnorm=True, shrink="linear",
+        stack = StackedACDC(784, 64, 12, relu=True, batchnorm=True, shuffle_last=True,
+                            relu_last=True, shrink="linear",
                             block_size=128 if reading == "padded" else None, init=init, **LOG_LAYERS)
     return nn.Sequential(nn.Flatten(), stack, nn.ReLU(), nn.Linear(64, 10))
 
 
 def e2() -> nn.Sequential:
-    """E2: E1's stack, 32 layers, straight to 10 outputs (the shrink keeps the first 10, no Linear
-    anywhere)."""
-    return nn.Sequential(
-        nn.Flatten(),
-        StackedACDC(784, 10, 32, relu=True, batchnorm=True, shrink="truncate", block_size=128,
-                    **LOG_LAYERS))
+    """E2: E1's stack with 32 layers, narrowing to 10 outputs in blocks of 128 (the log's
+    groups=8), the narrowings keeping the first features with no residual; no Linear after it."""
+    return nn.Sequential(nn.Flatten(), NarrowingACDC(784, 10, 32, groups=8, residual=False))
 
 
 def e11() -> nn.Sequential:
@@ -122,12 +127,6 @@ def e11() -> nn.Sequential:
         nn.Flatten(),
         StackedACDC(784, 784, 32, shuffle_last=True, relu=True, **LOG_LAYERS),
         FirstOutputs(10))
-
-
-def e11_improved() -> nn.Sequential:
-    """E11's network unchanged (32 ACDC layers, no dense layer, the first 10 outputs are the
-    logits); only its training differs: see ``MNIST_MODELS["e11_improved"]``."""
-    return e11()
 
 
 def dense_mlp(depth: int = 32, width: int = 784) -> nn.Sequential:
@@ -188,10 +187,10 @@ MNIST_MODELS = {
                                       log_accuracy=accuracy)
        for reading in E1_READINGS[1:]
        for init, label, accuracy in (("uniform", "uniform(-1, 1)", 0.9657), ("normal", "N(1, 1e-2)", 0.9518))},
-    "e2": Recipe(e2, "E2, 32 layers to 10 outputs, no Linear", "sgd", 0.01, momentum=0.5,
+    "e2": Recipe(e2, "E2, 32 layers narrowing to 10 outputs, no Linear", "sgd", 0.01, momentum=0.5,
                  log_accuracy=0.5541),
     "e11": Recipe(e11, "E11, 32 ACDC layers, no Linear", "adam", 1e-3, log_accuracy=0.9741),
-    "e11_improved": Recipe(e11_improved, "E11, one-cycle Adam, shifted digits", "adam", 1e-2,
+    "e11_improved": Recipe(e11, "E11, one-cycle Adam, shifted digits", "adam", 1e-2,
                            schedule="onecycle", shift=1,
                            change="same network; Adam with a one-cycle schedule (peak 1e-2) in place of "
                                   "a constant 1e-3, and training digits shifted by up to 1 pixel"),
