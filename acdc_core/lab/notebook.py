@@ -1,6 +1,10 @@
 """Helpers for the notebooks: the explicit headless flag, sliders that fall back to one static
 figure, figure files, headline metrics, progress lines and plain-text tables.
 
+Figures of a run that another CPU or thread count may move in their last digits (trained
+accuracies, fitted errors) are never printed in checked cells: :func:`reproduces` compares them
+with the canonical refresh's, within stated tolerances.
+
 The runner sets ``ACDC_HEADLESS=1`` (so do ``make test`` and ``make refresh``), ``ACDC_OUTPUT_DIR``
 (where figures go), ``ACDC_NOTEBOOK`` (the notebook's name, prefixed to its files),
 ``ACDC_METRICS_FILE`` and ``ACDC_OUTPUTS_FILE`` (where ``output_path`` notes each name it hands
@@ -18,6 +22,9 @@ import time
 from pathlib import Path
 
 from ..training.files import write_atomically
+from . import results
+
+REFERENCES = results.RESULTS / "references.json"  # the canonical refresh's run-dependent figures
 
 HEADLESS = os.environ.get("ACDC_HEADLESS", "") not in ("", "0")
 RUNNER_SUFFIXES = ("ipynb", "html", "metrics.json")  # NOTEBOOK.* files the runner writes itself
@@ -82,6 +89,41 @@ def record_metric(name: str, value) -> None:
     metrics = json.loads(target.read_text()) if target.exists() else {}
     metrics[name] = value
     write_atomically(target, lambda p: p.write_text(json.dumps(metrics, indent=1, sort_keys=True)))
+
+
+def reproduces(notebook: str, parameters: dict, figures: dict[str, tuple[float, float]],
+               references: str | os.PathLike = REFERENCES) -> None:
+    """Assert that this run's ``figures`` (name -> (value, tolerance), both in the figure's unit)
+    lie within their tolerances of the same figures of the canonical refresh (``make refresh``,
+    which sets ``ACDC_RECORD_REFERENCE=1`` and so records them instead), and print how far each
+    lies. Compares nothing, and says so, when the run's ``parameters`` are not the recorded ones."""
+    path = Path(references)
+    recorded = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    if os.environ.get("ACDC_RECORD_REFERENCE", "") not in ("", "0"):
+        recorded[notebook] = {"parameters": parameters, "provenance": results.provenance(
+            "make refresh", "the notebook's quick defaults", verified=True),
+            "figures": {name: value for name, (value, _) in figures.items()}}
+        text = json.dumps(recorded, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
+        write_atomically(path, lambda partial: partial.write_text(text, encoding="utf-8"))
+        print(f"{len(figures)} figures recorded as the reference of {notebook}")
+        return
+    reference = recorded.get(notebook)
+    if reference is None or reference["parameters"] != parameters:
+        print(f"no reference recorded for {notebook} with these parameters: nothing compared")
+        return
+    origin = reference["provenance"]
+    print(f"against the reference of {origin['date']} (commit {origin['commit']}, {origin['machine']}):")
+    misses = []
+    for name, (value, tolerance) in figures.items():
+        want = reference["figures"].get(name)
+        if want is None:
+            print(f"  {name}: {value:.6g}, not in the reference")
+        else:
+            print(f"  {name}: {value:.6g}, reference {want:.6g}, off by {abs(value - want):.3g} "
+                  f"(tolerance {tolerance:g})")
+        if want is None or not abs(value - want) <= tolerance:
+            misses.append(name)
+    assert not misses, f"{notebook}: outside their tolerances of the reference: {', '.join(misses)}"
 
 
 def headline(question: str, findings: list[str]) -> None:

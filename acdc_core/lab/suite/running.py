@@ -110,11 +110,13 @@ def kernelspec() -> dict:
 
 
 def refresh(path: Path, timeout: int = 1800) -> None:
-    """Re-execute ``path`` in place with its defaults on the CPU, without timing metadata."""
+    """Re-execute ``path`` in place with its defaults on the CPU, without timing metadata; its
+    run-dependent figures become the reference of later runs (see
+    :func:`acdc_core.lab.notebook.reproduces`)."""
     from nbclient import NotebookClient
     import nbformat
 
-    os.environ.update(ACDC_HEADLESS="1", CUDA_VISIBLE_DEVICES="")
+    os.environ.update(ACDC_HEADLESS="1", CUDA_VISIBLE_DEVICES="", ACDC_RECORD_REFERENCE="1")
     for variable in ("ACDC_OUTPUT_DIR", "ACDC_NOTEBOOK", "ACDC_METRICS_FILE", "ACDC_OUTPUTS_FILE"):
         os.environ.pop(variable, None)
     nb = read_notebook(path)

@@ -1,0 +1,40 @@
+"""The check of run-dependent notebook figures against the canonical refresh's."""
+import json
+
+import pytest
+
+from acdc_core.lab.notebook import reproduces
+
+PARAMETERS = {"epochs": 4, "models": ["e11"]}
+
+
+def recorded(tmp_path, monkeypatch, figures):
+    path = tmp_path / "references.json"
+    monkeypatch.setenv("ACDC_RECORD_REFERENCE", "1")
+    reproduces("mnist", PARAMETERS, figures, path)
+    monkeypatch.delenv("ACDC_RECORD_REFERENCE")
+    return path
+
+
+def test_a_refresh_records_the_figures_and_a_later_run_is_held_to_them(tmp_path, monkeypatch, capsys):
+    path = recorded(tmp_path, monkeypatch, {"e11 test %": (88.9, 3.0)})
+    saved = json.loads(path.read_text())["mnist"]
+    assert saved["figures"] == {"e11 test %": 88.9} and saved["parameters"] == PARAMETERS
+    reproduces("mnist", PARAMETERS, {"e11 test %": (90.5, 3.0)}, path)  # 1.6 points off: within
+    assert "off by 1.6 (tolerance 3)" in capsys.readouterr().out
+    with pytest.raises(AssertionError, match="outside their tolerances of the reference: e11 test %"):
+        reproduces("mnist", PARAMETERS, {"e11 test %": (92.0, 3.0)}, path)
+
+
+def test_a_figure_the_reference_lacks_fails(tmp_path, monkeypatch):
+    path = recorded(tmp_path, monkeypatch, {"e11 test %": (88.9, 3.0)})
+    with pytest.raises(AssertionError, match="convnet test %"):
+        reproduces("mnist", PARAMETERS, {"convnet test %": (90.0, 3.0)}, path)
+
+
+def test_other_parameters_compare_nothing_and_say_so(tmp_path, monkeypatch, capsys):
+    path = recorded(tmp_path, monkeypatch, {"e11 test %": (88.9, 3.0)})
+    reproduces("mnist", {**PARAMETERS, "epochs": 10}, {"e11 test %": (97.0, 3.0)}, path)
+    reproduces("cifar", PARAMETERS, {"x": (1.0, 0.1)}, path)
+    out = capsys.readouterr().out
+    assert out.count("nothing compared") == 2
