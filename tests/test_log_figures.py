@@ -33,7 +33,8 @@ def test_the_doc_prints_every_figure_in_its_experiments_section(f):
 
 
 def test_each_figure_is_named_once_and_by_its_source():
-    assert not [key for key, n in Counter((f.experiment, f.setting, f.unit) for f in FIGURES).items() if n > 1]
+    counts = Counter((f.experiment, f.setting, f.unit) for f in FIGURES)
+    assert not [key for key, n in counts.items() if n > 1]
     assert {f.source for f in FIGURES} == {"log", "follow-up"}
     assert all((f.source == "follow-up") == (f.experiment == "follow-up") for f in FIGURES)
 
@@ -42,7 +43,8 @@ def test_lookups_give_the_logs_precision_and_units():
     e25 = figure("E25", "K=32, permutation")
     assert (e25.value, e25.spread, e25.unit) == (0.009839443862438202, 0.0015687459345148055, "MSE")
     assert e25.text == "0.009839 ± 0.001569"
-    assert value("E11", unit=ACCURACY) == 97.41 and figure("E1", "uniform(-1, 1) init", ACCURACY).text == "96.57"
+    assert value("E11", unit=ACCURACY) == 97.41
+    assert figure("E1", "uniform(-1, 1) init", ACCURACY).text == "96.57"
     assert figure("E18", "WRN-40-2, dense", "parameters").text == "2.24355E+06"
     assert figure("follow-up", "WRN-28-10 teacher", "parameters").text == "3.65e7"
     assert len(figures("E9")) == 14 and figure("E10", "permutation").text == "0.0198"
