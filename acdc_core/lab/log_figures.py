@@ -113,7 +113,7 @@ FIGURES = (
     # 8–12 October: the riffle parameterisation (E14), most convolutions (E15), collapsed stacks (E16)
     Figure("E14", "shortcuts, riffle parameterisation, 70+ epochs", 92, ACCURACY, "g"),
     Figure("E14", "shortcuts, riffle parameterisation, 70+ epochs", 99, "% training accuracy", "g"),
-    Figure("E15", "most convolutions", 69.81, ACCURACY, ".2f"),  # 6981 / 10000
+    Figure("E15", "most convolutions", 69.810, ACCURACY, ".3f"),  # 6981 / 10000
     Figure("E15", "most convolutions", 0.985, "test loss", "g"),
     Figure("E15", "most convolutions", 83.334, "% training accuracy", ".3f"),  # 41667 / 50000
     Figure("E15", "most convolutions", 0.473, "training loss", "g"),
