@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from acdc_core.lab import results
+from acdc_core.lab import log_figures, results
 from acdc_core.lab.analysis import cifar
 
 REQUIRED_RUN = {"recipe", "seed", "data", "epochs", "test_accuracy", "parameters", "train_seconds",
@@ -58,7 +58,8 @@ def test_verdicts_give_the_gaps_of_the_recorded_runs():
     assert lines[0] == ("wrn16_2_scratch (seed 0): 70.00%, 10.00 points below the dense wrn16_2 (80.00%), "
                         "with 15.0× fewer parameters and 5.0× fewer multiply-adds.")
     assert lines[1].endswith("; attention transfer: +5.00 points against wrn16_2_scratch from scratch.")
-    assert lines[2].startswith("The log: E22's WRN-40-2 student with attention transfer reached 91.5%")
+    e22 = log_figures.figure("E22").text
+    assert lines[2].startswith(f"The log: E22's WRN-40-2 student with attention transfer reached {e22}%")
     assert lines[3].startswith("Verdict, wrn16_2_scratch: ACDC below dense, as in the follow-up, with a larger "
                                "gap (10.00 against 1.7 points).")
     assert "attention transfer helped (+5.00 points; E23: +0.51)" in lines[4]
@@ -80,7 +81,7 @@ def test_the_command_line_records_a_finished_run(tmp_path):
 def test_mnist_rows_judge_the_recorded_seeds():
     from acdc_core.lab.analysis.mnist import log_setting, recorded_rows, result_row
     setting = log_setting("mnist", 10)
-    assert result_row("e11", [0.9741, 0.9745], 75_264, setting)["verdict"] == "reproduced"
+    assert result_row("e11", [log_figures.accuracy("E11"), 0.9745], 75_264, setting)["verdict"] == "reproduced"
     assert result_row("e2", [0.60], 86_016, setting)["verdict"] == "better"
     assert result_row("e11_improved", [0.979], 75_264, setting)["verdict"] == "misses the goal"
     assert result_row("e11", [0.96], 75_264, log_setting("mnist_subset", 4))["verdict"] == "worse (indicative)"
@@ -156,9 +157,12 @@ def test_renaming_the_data_keeps_the_standin_recognisable():
 
 def test_e1_readings_put_the_closest_to_the_log_first():
     from acdc_core.lab.analysis.mnist import e1_readings
-    accuracy = {"e1_uniform": 0.9657, "e1_normal": 0.9418, "e1_uniform_padded": 0.9657, "e1_normal_padded": 0.9518,
+    uniform, normal = (log_figures.figure("E1", f"{init} init", log_figures.ACCURACY)
+                       for init in ("uniform(-1, 1)", "N(1, 1e-2)"))
+    accuracy = {"e1_uniform": uniform.value / 100, "e1_normal": normal.value / 100 - 0.01,
+                "e1_uniform_padded": uniform.value / 100, "e1_normal_padded": normal.value / 100,
                 "e1_uniform_unpadded": 0.90}  # the unpadded reading lacks its normal run: left out
     recorded = {"runs": [fake_run(name, 0, value) for name, value in accuracy.items()]}
     rows = e1_readings(recorded)
     assert [(r["reading"], r["largest distance (points)"]) for r in rows] == [("padded", 0.0), ("narrowing", 1.0)]
-    assert rows[1]["normal %"] == "94.18 (log 95.18)"
+    assert rows[1]["normal %"] == f"94.18 (log {normal.text})"

@@ -26,6 +26,7 @@ from ...base import parameter_count
 from ..models.cifar import ResNet18, WideResNet
 from ...training.train import History, checkpoint_file, parameter_groups, run_title, train
 from .. import results
+from ..log_figures import accuracy
 from .command import count, run_spec
 from .costs import layer_costs, totals
 
@@ -105,45 +106,49 @@ CIFAR_RECIPES = {
                                      structured_decay="flat", teacher="wrn16_2",
                                      source="E22 at the cpu profile's scale", dense="wrn16_2"),
     # the log, ResNet18 (E12–E15): SGD 0.1, momentum 0.9, wd 5e-4 everywhere, batch 128, crop+flip
-    "resnet18": CifarRecipe(resnet18, "ResNet18, dense", 79, schedule="constant", log_accuracy=0.91,
+    "resnet18": CifarRecipe(resnet18, "ResNet18, dense", 79, schedule="constant",
+                            log_accuracy=accuracy("E15", "dense ResNet18"),
                             source="E15's dense reference (≈91%); the log names no schedule: lr 0.1 "
                                    "constant for the epochs it reports"),
     "e12": CifarRecipe(resnet18, "ResNet18, 1×1 shortcuts → 12-layer ACDC", 40, "shortcuts",
-                       _ORIGINAL, schedule="constant", log_accuracy=0.82, source="E12, after ~40 epochs",
-                       dense="resnet18"),
+                       _ORIGINAL, schedule="constant", log_accuracy=accuracy("E12"),
+                       source="E12, after ~40 epochs", dense="resnet18"),
     "e13": CifarRecipe(resnet18, "ResNet18, 1×1 shortcuts → one ACDC layer", 50, "shortcuts",
-                       {"n_layers": 1, **_ORIGINAL}, schedule="constant", log_accuracy=0.85,
+                       {"n_layers": 1, **_ORIGINAL}, schedule="constant", log_accuracy=accuracy("E13"),
                        source="E13, after 50 epochs", dense="resnet18"),
     "e14": CifarRecipe(resnet18, "ResNet18, 1×1 shortcuts → 12-layer ACDC with the extra riffle", 70,
-                       "shortcuts", _RIFFLE, schedule="constant", log_accuracy=0.92,
+                       "shortcuts", _RIFFLE, schedule="constant", log_accuracy=accuracy("E14"),
                        source="E14, after 70+ epochs", dense="resnet18"),
     "e15": CifarRecipe(resnet18, "ResNet18, all convs but the first → ACDC", 79, "all_but_first",
-                       _RIFFLE, schedule="constant", log_accuracy=0.698, source="E15, after 79 epochs",
-                       dense="resnet18"),
+                       _RIFFLE, schedule="constant", log_accuracy=accuracy("E15", "most convolutions"),
+                       source="E15, after 79 epochs", dense="resnet18"),
     # the log, WRN-40-2 with attention transfer (E19–E23): 200 epochs, ×0.2 at 60/120/160
     "wrn40_2": CifarRecipe(wrn(40, 2), "WRN-40-2, dense (teacher)", 200,
                            source="teacher of E19–E23; the log gives no figure for it"),
     "e22": CifarRecipe(wrn(40, 2), "WRN-40-2, all convs but the first → separable ACDC (riffle), "
                        "attention transfer", 150, "all_but_first", _RIFFLE, schedule_epochs=200,
-                       structured_decay="flat", teacher="wrn40_2", log_accuracy=0.915,
+                       structured_decay="flat", teacher="wrn40_2", log_accuracy=accuracy("E22"),
                        source="E22, after 150 epochs", dense="wrn40_2"),
     "e23_scratch": CifarRecipe(wrn(40, 2), "WRN-40-2, every conv (first too) → separable ACDC "
                                "(original), from scratch", 200, "all", _ORIGINAL,
-                               structured_decay="flat", log_accuracy=1 - 0.1064,
+                               structured_decay="flat",
+                               log_accuracy=accuracy("E23", "from scratch, full-rank 3×3"),
                                source="E23, full-rank 3×3 column (its ACDC-3×3 column is not built here)",
                                dense="wrn40_2"),
     "e23_distilled": CifarRecipe(wrn(40, 2), "WRN-40-2, every conv (first too) → separable ACDC "
                                  "(original), attention transfer", 200, "all", _ORIGINAL,
-                                 structured_decay="flat", teacher="wrn40_2", log_accuracy=1 - 0.1013,
+                                 structured_decay="flat", teacher="wrn40_2",
+                                 log_accuracy=accuracy("E23", "attention transfer, full-rank 3×3"),
                                  source="E23, full-rank 3×3 column", dense="wrn40_2"),
     # the follow-up work: WRN-28-10, Cutout(16), structured decay scaled by the compression ratio
     "wrn28_10": CifarRecipe(wrn(28, 10), "WRN-28-10, dense (teacher)", 200, cutout=16,
-                            log_accuracy=1 - 0.033, source="follow-up work, ≈3.3% error"),
+                            log_accuracy=accuracy("follow-up", "WRN-28-10 teacher"),
+                            source="follow-up work, ≈3.3% error"),
     "wrn28_10_acdc": CifarRecipe(wrn(28, 10), "WRN-28-10, all convs but the first → separable "
                                  "12-layer ACDC, attention transfer", 200, "all_but_first", _ORIGINAL,
                                  structured_decay="scaled", cutout=16, teacher="wrn28_10",
-                                 log_accuracy=1 - 0.0499, source="follow-up work, 4.99% error",
-                                 dense="wrn28_10"),
+                                 log_accuracy=accuracy("follow-up", "WRN-28-10 ACDC student"),
+                                 source="follow-up work, 4.99% error", dense="wrn28_10"),
 }
 
 

@@ -16,6 +16,7 @@ from ...acdc import ACDC
 from ...checks import check_choice
 from ...shuffle import unriffle
 from ...stack import StackedACDC
+from ..log_figures import accuracy
 
 LOG_LAYERS = {"shuffle": "unriffle", "bias_init": "uniform"}  # the log's code: its riffle, nn.Linear's bias
 E1_READINGS = ("narrowing", "padded", "unpadded")
@@ -179,17 +180,17 @@ class Recipe:
 
 MNIST_MODELS = {
     "e1_uniform": Recipe(lambda: e1("uniform"), "E1, uniform(-1, 1) init", "sgd", 0.01, momentum=0.5,
-                         log_accuracy=0.9657),
+                         log_accuracy=accuracy("E1", "uniform(-1, 1) init")),
     "e1_normal": Recipe(lambda: e1("normal"), "E1, N(1, 1e-2) init", "sgd", 0.01, momentum=0.5,
-                        log_accuracy=0.9518),
+                        log_accuracy=accuracy("E1", "N(1, 1e-2) init")),
     **{f"e1_{init}_{reading}": Recipe(lambda init=init, reading=reading: e1(init, reading),
                                       f"E1, {label} init, {reading} reading", "sgd", 0.01, momentum=0.5,
-                                      log_accuracy=accuracy)
+                                      log_accuracy=accuracy("E1", f"{label} init"))
        for reading in E1_READINGS[1:]
-       for init, label, accuracy in (("uniform", "uniform(-1, 1)", 0.9657), ("normal", "N(1, 1e-2)", 0.9518))},
+       for init, label in (("uniform", "uniform(-1, 1)"), ("normal", "N(1, 1e-2)"))},
     "e2": Recipe(e2, "E2, 32 layers narrowing to 10 outputs, no Linear", "sgd", 0.01, momentum=0.5,
-                 log_accuracy=0.5541),
-    "e11": Recipe(e11, "E11, 32 ACDC layers, no Linear", "adam", 1e-3, log_accuracy=0.9741),
+                 log_accuracy=accuracy("E2")),
+    "e11": Recipe(e11, "E11, 32 ACDC layers, no Linear", "adam", 1e-3, log_accuracy=accuracy("E11")),
     "e11_improved": Recipe(e11, "E11, one-cycle Adam, shifted digits", "adam", 1e-2,
                            schedule="onecycle", shift=1,
                            change="same network; Adam with a one-cycle schedule (peak 1e-2) in place of "
