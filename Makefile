@@ -20,12 +20,12 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml notebooks/jupyterlab-overrides.json
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check "$(TORCH)"
-	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[notebooks,test]"
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[notebooks,test,onnx]"
 	install -D -m 644 notebooks/jupyterlab-overrides.json $(LAB_OVERRIDES)
 	touch $@
 
 $(BENCH_STAMP): $(STAMP)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[notebooks,test,bench]"
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[notebooks,test,onnx,bench]"
 	touch $@
 
 # The main job: every notebook of the suite with its quick defaults, on the CPU.
@@ -51,7 +51,8 @@ bench: $(BENCH_STAMP)
 	$(PY) benchmarks/mnist_throughput.py
 	$(PY) benchmarks/conv_speed.py
 	$(PY) benchmarks/precision_speed.py
-	$(PY) benchmarks/compile_core.py
+	$(PY) benchmarks/compile_speed.py
+	$(PY) benchmarks/onnx_routes.py
 	$(PY) benchmarks/form_choice.py
 
 # Re-execute every notebook in place: CPU, default parameters, no timing metadata.

@@ -3,12 +3,12 @@
 "The log" in these docstrings is the 2018 research log this project rebuilds; its experiments,
 E1 to E25, are described in docs/experiments.md.
 """
-from . import flops  # registers the ACDC operators' FLOP formulas with FlopCounterMode
+from .ops import backend  # also defines the acdc:: operators
 from .acdc import ACDC
 from .conv import SeparableACDCConv2d, replace_convolutions
 from .dct import dct, dct_matrix, dctn, idct, idctn
 from .stack import StackedACDC
 
-__all__ = ["dct", "idct", "dctn", "idctn", "dct_matrix", "ACDC", "StackedACDC", "SeparableACDCConv2d",
+__all__ = ["backend", "dct", "idct", "dctn", "idctn", "dct_matrix", "ACDC", "StackedACDC", "SeparableACDCConv2d",
            "replace_convolutions"]
 __version__ = "0.1.0"

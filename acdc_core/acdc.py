@@ -1,7 +1,7 @@
 """The ACDC layer, ``y = C⁻¹ D C A x + b``, as a module.
 
 A and D are diagonal, C is the orthonormal DCT-II and C⁻¹ its inverse. In the original
-parameterisation, DCT first, the layer runs as the fused core (:func:`acdc_core.fused.acdc_core`)
+parameterisation, DCT first, the layer runs as the fused core (the operator ``acdc::acdc_core``, :func:`acdc_core.ops.acdc_pass`)
 on its features reordered into Makhoul's order; every other option runs as the plain sequence of
 fast transforms.
 """
@@ -13,9 +13,9 @@ from torch import nn
 
 from .base import StructuredLinear
 from .checks import check_bool, check_choice, check_divisor, check_nonnegative_real, check_positive_int
-from .dct import dct, from_makhoul, idct, makhoul_order
-from .fused import acdc_core
-from .shuffle import inverse, permute, unriffle
+from .dct import dct, idct, makhoul_order
+from .ops import acdc_pass
+from .shuffle import inverse, unriffle
 
 ORDERS = ("dct_first", "idct_first")
 PARAMETERISATIONS = ("original", "riffle")
@@ -156,11 +156,10 @@ class ACDC(StructuredLinear):
         (features,) instead of the diagonal biases' offset when given (it includes them)."""
         if not self.fused:
             return self._composed_map(x)
-        v = permute(x.reshape(-1, self.features), self._makhoul, self._unmakhoul)
-        r = self._makhoul_pass(v, self._diagonal_offset() if offset is None else offset)
-        y = from_makhoul(r) if self.block_size == self.features else \
-            permute(r, self._unmakhoul, self._makhoul)
-        return y.reshape(x.shape)
+        rows = self._blocks(x.reshape(-1, self.features))
+        bias = self._diagonal_offset() if offset is None else offset
+        r = self._core(rows, self.a, bias, natural=True)
+        return r.reshape(x.shape)
 
     def makhoul_forward(self, v: torch.Tensor) -> torch.Tensor:
         """The whole fused layer, every bias included, on rows ``v`` (M, features) already in
@@ -171,12 +170,19 @@ class ACDC(StructuredLinear):
     def _makhoul_pass(self, v: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
         """The fused core on Makhoul-ordered rows ``v`` (M, features), adding ``bias`` (features,
         natural order) or nothing."""
-        a = self._blocks(self.a[self._makhoul])
-        bias = None if bias is None else self._blocks(bias[self._makhoul])
+        a = self.a[self._makhoul]
+        bias = None if bias is None else bias[self._makhoul]
+        return self._core(self._blocks(v), a, bias, natural=False).reshape(v.shape)
+
+    def _core(self, rows: torch.Tensor, a: torch.Tensor, bias: torch.Tensor | None,
+              natural: bool) -> torch.Tensor:
+        """:func:`~acdc_core.ops.acdc_pass` on rows (M, G, block) or (M, features) with the
+        diagonal ``a`` and ``bias`` (features,) in the rows' order; transposed, A comes last."""
+        a, bias = self._blocks(a), None if bias is None else self._blocks(bias)
         if not self.transposed:
-            return acdc_core(self._blocks(v), a, self._blocks(self.d), bias).reshape(v.shape)
-        r = acdc_core(self._blocks(v), torch.ones_like(a), self._blocks(self.d), None) * a  # A last
-        return (r if bias is None else r + bias).reshape(v.shape)
+            return acdc_pass(rows, a, self._blocks(self.d), bias, natural)
+        r = acdc_pass(rows, torch.ones_like(a), self._blocks(self.d), None, natural) * a
+        return r if bias is None else r + bias
 
     def folded_bias(self) -> torch.Tensor | None:
         """The one output bias equal to all of the layer's biases: ``b + C⁻¹ b_d + C⁻¹ D C b_a``
@@ -222,12 +228,13 @@ class ACDC(StructuredLinear):
 
     def _dense_weight(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(W, c) for dense mode, c the diagonal biases' offset: recomputed (differentiably) when
-        gradients are wanted or the parameters are passing casts (see
-        :meth:`~acdc_core.base.StructuredLinear.computing_in`), else cached until a parameter
+        gradients are wanted, the parameters are passing casts (see
+        :meth:`~acdc_core.base.StructuredLinear.computing_in`) or the call is being compiled or
+        exported, else cached until a parameter
         changes (tracked by its version counter and storage)."""
         params = list(self.parameters())
         if torch.is_grad_enabled() and any(p.requires_grad for p in params) or \
-                not all(isinstance(p, nn.Parameter) for p in params):
+                not all(isinstance(p, nn.Parameter) for p in params) or torch.compiler.is_compiling():
             return self._weight_and_offset()
         key = tuple((p._version, p.data_ptr(), p.dtype, p.device) for p in params)
         if self._dense_cache is None or self._dense_cache[0] != key:

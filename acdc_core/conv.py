@@ -46,7 +46,8 @@ class SeparableACDCConv2d(nn.Module):
             adapters have their own either way).
         form: ``"auto"``, ``"fft"``, ``"collapsed"`` or ``"full"`` (see the module docstring).
         checkpoint: recompute the stack in backward instead of keeping its activations
-            (``torch.utils.checkpoint``), for memory.
+            (``torch.utils.checkpoint``), for memory; not under ``torch.func`` transforms, which
+            do not take it.
         shuffle, parameterisation, init, sigma, seed: passed to :class:`StackedACDC`.
         grow: widen ``in_channels`` to ``out_channels`` by ``"repeat"`` (the later conv code) or
             ``"linear"`` (the log).
@@ -118,9 +119,11 @@ class SeparableACDCConv2d(nn.Module):
         return F.conv2d(self.depthwise(x), weight[:, :, None, None], bias)
 
     def _fft_form(self, h: torch.Tensor) -> torch.Tensor:
-        """The stack on every pixel of the depthwise output ``h`` (N, in_channels, H', W')."""
-        rows = h.contiguous(memory_format=torch.channels_last).permute(0, 2, 3, 1)  # a view
-        if self.checkpoint and torch.is_grad_enabled():
+        """The stack on every pixel of the depthwise output ``h`` (N, in_channels, H', W'): the
+        stack reads the channels-last view's pixels as rows in one copy (none when ``h`` is
+        channels-last already)."""
+        rows = h.permute(0, 2, 3, 1)
+        if self.checkpoint and torch.is_grad_enabled() and not torch._C._are_functorch_transforms_active():
             out = activation_checkpoint(self.pointwise, rows, use_reentrant=False)
         else:
             out = self.pointwise(rows)
@@ -129,9 +132,12 @@ class SeparableACDCConv2d(nn.Module):
     def chosen_form(self, x: torch.Tensor) -> str:
         """The form a call on ``x`` (N, in_channels, H, W) runs in: ``form`` unless ``"auto"``,
         which takes :func:`~acdc_core.forms.fastest` of :func:`~acdc_core.forms.conv_forms` for
-        the call's output pixels, priced forward and backward when gradients are enabled."""
+        the call's output pixels, priced forward and backward when gradients are enabled. Under
+        ``torch.export``, whose program serves every batch size, ``"auto"`` takes ``"fft"``."""
         if self.form != "auto":
             return self.form
+        if torch.compiler.is_exporting():
+            return "fft"
         height, width = self.output_size(x.shape[-2:])
         works = conv_forms(self, x.shape[0] * height * width)
         return fastest(works, x.device, torch.is_grad_enabled())

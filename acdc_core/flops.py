@@ -1,6 +1,6 @@
-"""What our transforms cost, in multiply-adds, and the same formulas registered with
-``torch.utils.flop_counter.FlopCounterMode`` so the standard counter counts ACDC layers instead of
-reporting 0 for their FFTs.
+"""What our transforms cost, in multiply-adds: the formulas :mod:`acdc_core.ops.library` registers
+with ``torch.utils.flop_counter.FlopCounterMode`` for the ``acdc::`` operators, so the standard
+counter counts ACDC layers instead of reporting 0 for their FFTs.
 
 Units. A *multiply-add* (MA) is the log's and the follow-up work's unit; ``FlopCounterMode``
 counts FLOPs = 2 × MA, as it does for a matrix product. For FFTs we keep the follow-up work's
@@ -34,12 +34,6 @@ from __future__ import annotations
 
 import math
 
-import torch
-from torch.utils.flop_counter import register_flop_formula
-
-from . import ops as _ops  # noqa: F401  (defines the acdc:: operators)
-from . import dct as _dct  # noqa: F401
-
 
 def _log2(n: float) -> float:
     return math.log2(n) if n > 1 else 0.0
@@ -70,22 +64,3 @@ def acdc_mult_adds(n: int, n_layers: int = 1) -> float:
 def acdc_backward_mult_adds(n: int) -> float:
     """MA of one ACDC layer's backward pass on one width-``n`` vector: ``8n + 7.5 n log2 n``."""
     return 8 * n + 3 * real_fft_mult_adds(n)
-
-
-def _rows(shape) -> int:
-    return math.prod(shape[:-1])
-
-
-@register_flop_formula(torch.ops.acdc.dct_plan)
-def _dct_plan_flops(x_shape, kind, scales, *args, out_shape=None, **kwargs) -> int:
-    return round(2 * _rows(x_shape) * dct_mult_adds(x_shape[-1], kind))
-
-
-@register_flop_formula(torch.ops.acdc.acdc_core)
-def _acdc_core_flops(v_shape, *args, out_shape=None, **kwargs) -> int:
-    return round(2 * _rows(v_shape) * acdc_mult_adds(v_shape[-1]))
-
-
-@register_flop_formula(torch.ops.acdc.acdc_core_backward)
-def _acdc_core_backward_flops(grad_shape, *args, out_shape=None, **kwargs) -> int:
-    return round(2 * _rows(grad_shape) * acdc_backward_mult_adds(grad_shape[-1]))

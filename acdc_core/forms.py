@@ -97,7 +97,11 @@ def fastest(works: dict[str, Work], device, training: bool) -> str:
     """The form of ``works`` (form -> :class:`Work`) with the least predicted time on ``device``,
     forward alone or with ``training`` forward and backward; the first listed on a tie."""
     at = speed(device, training)
-    return min(works, key=lambda form: works[form].seconds(at))
+    best = None
+    for form, work in works.items():  # a loop, not min(key=...), which torch.compile cannot trace
+        if best is None or work.seconds(at) < works[best].seconds(at):
+            best = form
+    return best
 
 
 # ----------------------------------------------------------------------------------------------

@@ -55,11 +55,15 @@ def inverse(index: torch.Tensor) -> torch.Tensor:
 class _Permute(torch.autograd.Function):
     """Gather along the last dimension by a permutation; the backward gathers by its inverse
     (a gather, not the scatter-add autograd would use for a general index)."""
+    generate_vmap_rule = True
 
     @staticmethod
-    def forward(ctx, x, index, undo):
-        ctx.save_for_backward(undo)
+    def forward(x, index, undo):
         return torch.gather(x, -1, index.expand(*x.shape[:-1], index.numel()))
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        ctx.save_for_backward(inputs[2])
 
     @staticmethod
     def backward(ctx, grad):

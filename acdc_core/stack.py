@@ -19,7 +19,7 @@ from .base import StructuredLinear
 from .checks import check_bool, check_choice, check_int, check_positive_int
 from .dct import from_makhoul
 from .forms import fastest, linear_forms
-from .fused import kernel_stack, stack_kernel_for
+from .ops import one_launch, stack_pass
 from .shuffle import SHUFFLES, inverse, permute, shuffle_index
 
 GROW = ("linear", "repeat")
@@ -110,7 +110,8 @@ class StackedACDC(StructuredLinear):
                                  shuffle_index(shuffle, self.padded_width, seed + i).to(device))
         self.batchnorms = nn.ModuleList(PermutedBatchNorm(self.padded_width, **factory)
                                         for _ in range(len(self._shuffles()) if batchnorm else 0))
-        self._steps, self._steps_key = [], None
+        self._derive_steps()
+        self.register_load_state_dict_post_hook(StackedACDC._derive_steps)
 
     def reset_parameters(self) -> None:
         """Re-draw every layer and adapter; reset the BatchNorm statistics (shuffles stay)."""
@@ -135,9 +136,12 @@ class StackedACDC(StructuredLinear):
     def chosen_form(self, x: torch.Tensor) -> str:
         """The form a call on ``x`` (*, in_features) runs in: ``form`` unless ``"auto"``, which
         takes :func:`~acdc_core.forms.fastest` of :func:`~acdc_core.forms.linear_forms` for
-        ``x``'s rows, priced forward and backward when gradients are enabled."""
+        ``x``'s rows, priced forward and backward when gradients are enabled. Under
+        ``torch.export``, whose program serves every batch size, ``"auto"`` takes ``"fft"``."""
         if self.form != "auto":
             return self.form
+        if torch.compiler.is_exporting():
+            return "fft"
         return fastest(linear_forms(self, x.numel() // self.in_features), x.device,
                        torch.is_grad_enabled())
 
@@ -179,7 +183,7 @@ class StackedACDC(StructuredLinear):
     def _fused_forward(self, h: torch.Tensor) -> torch.Tensor:
         """Every layer fused, in Makhoul order throughout: (M, padded_width) -> same, in natural
         order. Without BatchNorm, on one block, untransposed, the Triton kernel takes all layers in
-        one launch when the backend runs it (see :mod:`acdc_core.backend`)."""
+        one launch when the backend runs it (see :mod:`acdc_core.ops.backend`)."""
         makhoul, unmakhoul = self.layers[0]._makhoul, self.layers[0]._unmakhoul
         steps = self._gather_steps()
         v = permute(h, makhoul, unmakhoul)
@@ -213,15 +217,18 @@ class StackedACDC(StructuredLinear):
         return r
 
     def _gather_steps(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """:func:`makhoul_gathers` of the shuffles, cached until a shuffle buffer changes
-        (loading a state dict, moving devices)."""
-        shuffles = self._shuffles()
-        key = tuple((s.data_ptr(), s._version) for s in shuffles)
-        if self._steps_key != key:
-            layer = self.layers[0]
-            self._steps = makhoul_gathers(shuffles, layer._makhoul, layer._unmakhoul, self.n_layers - 1)
-            self._steps_key = key
-        return self._steps
+        """:func:`makhoul_gathers` of the shuffles: the buffers ``_step_{i}`` and ``_unstep_{i}``."""
+        return [(getattr(self, f"_step_{i}"), getattr(self, f"_unstep_{i}"))
+                for i in range(len(self._shuffles()))]
+
+    def _derive_steps(self, *_) -> None:
+        """(Re)build the buffers of :meth:`_gather_steps` from the shuffles: when built, and when
+        a state dict brings other permutations."""
+        layer = self.layers[0]
+        steps = makhoul_gathers(self._shuffles(), layer._makhoul, layer._unmakhoul, self.n_layers - 1)
+        for i, (step, back) in enumerate(steps):
+            self.register_buffer(f"_step_{i}", step, persistent=False)
+            self.register_buffer(f"_unstep_{i}", back, persistent=False)
 
     def _check_affine(self) -> None:
         """effective_weight() is defined only for a linear stack: no ReLU, and BatchNorm (if any)
@@ -331,9 +338,8 @@ def in_one_launch(layers, v: torch.Tensor, steps, relu: bool) -> torch.Tensor | 
     """Fused ACDC ``layers`` (one block each) on Makhoul-ordered rows ``v`` (M, n) in one Triton
     launch, with the gathers ``steps`` (index, inverse) between them and ReLU after each when
     ``relu``; the last layer's rows, in Makhoul order. None when the backend does not run the
-    kernel on ``v`` (see :mod:`acdc_core.backend`)."""
-    kernel = stack_kernel_for(v)
-    if kernel is None:
+    kernel on ``v`` (see :mod:`acdc_core.ops.backend`)."""
+    if not one_launch(v):
         return None
     biases = [layer.folded_bias() for layer in layers]
     bias = None
@@ -343,8 +349,8 @@ def in_one_launch(layers, v: torch.Tensor, steps, relu: bool) -> torch.Tensor | 
     empty = v.new_zeros(0, v.shape[-1], dtype=torch.long)
     gathers = torch.stack([step for step, _ in steps]) if steps else empty
     undo = torch.stack([back for _, back in steps]) if steps else empty
-    return kernel_stack(kernel, v, torch.stack([layer.a[layer._makhoul] for layer in layers]),
-                        torch.stack([layer.d for layer in layers]), bias, gathers, undo, relu)
+    return stack_pass(v, torch.stack([layer.a[layer._makhoul] for layer in layers]),
+                      torch.stack([layer.d for layer in layers]), bias, gathers, undo, relu)
 
 
 # ----------------------------------------------------------------------------------------------

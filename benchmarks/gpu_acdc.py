@@ -108,9 +108,9 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     tuning = {"precision": args.precision, "num_warps": args.num_warps}
     if backend.triton_available():
-        from acdc_core import triton_core
+        from acdc_core.ops import triton_kernels
 
-        with triton_core.tuned(**tuning):
+        with triton_kernels.tuned(**tuning):
             return _run(args, tuning)
     return _run(args, None)
 

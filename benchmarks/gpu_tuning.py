@@ -13,7 +13,7 @@ import json
 
 import torch
 
-from acdc_core.core import core_forward, scale_pairs
+from acdc_core.ops.reference import core_forward, scale_pairs
 from acdc_core.lab.bench import measure
 from acdc_core.training.files import write_atomically
 
@@ -39,7 +39,7 @@ def main(argv=None) -> None:
     if args.best:
         print(*best(args.best))
         return
-    from acdc_core import triton_core
+    from acdc_core.ops import triton_kernels
 
     gen = torch.Generator().manual_seed(0)
     v, grad = (torch.randn(args.batch, args.n, generator=gen).to(args.device) for _ in range(2))
@@ -50,11 +50,11 @@ def main(argv=None) -> None:
     for precision, warps in itertools.product(args.precisions, args.warps):
         entry = {"precision": precision, "num_warps": warps}
         try:
-            with triton_core.tuned(precision=precision, num_warps=warps):
-                entry["error"] = relative_error(triton_core.core_pass(v, a, d, bias)[check_rows], exact)
-                fns = {"fwd": lambda: triton_core.core_pass(v, a, d, bias)}
+            with triton_kernels.tuned(precision=precision, num_warps=warps):
+                entry["error"] = relative_error(triton_kernels.core_pass(v, a, d, bias)[check_rows], exact)
+                fns = {"fwd": lambda: triton_kernels.core_pass(v, a, d, bias)}
                 if args.backward:
-                    fns["bwd"] = lambda: triton_core.core_backward(grad, v, a, d)
+                    fns["bwd"] = lambda: triton_kernels.core_backward(grad, v, a, d)
                 entry.update(measure(fns, args.device, args.rounds))
         except Exception as error:  # a configuration that does not compile or run: say why, go on
             entry["failed"] = f"{type(error).__name__}: {str(error)[:300]}"

@@ -19,15 +19,15 @@ import triton
 from triton.backends.compiler import GPUTarget
 from triton.compiler import ASTSource
 
-from acdc_core import triton_core
+from acdc_core.ops import triton_kernels
 
 BIN = os.path.join(os.path.dirname(triton.__file__), "backends", "nvidia", "bin")
 HOPPER = GPUTarget("cuda", 90, 32)
 KERNELS = {  # kernel, its pointer arguments, its integer arguments, its other constexprs
-    "fwd": (triton_core._acdc_kernel, "v out a bias p q t", "G", dict(HAS_A=True, HAS_BIAS=True)),
-    "grad": (triton_core._gradient_kernel, "g x a p q grad_x grad_a t", "G", {}),
-    "dgrad": (triton_core._diagonal_gradient_kernel, "g x a grad_d t", "G", {}),
-    "stack": (triton_core._stack_kernel, "v saved steps a bias p q t", "M K", dict(RELU=True, HAS_BIAS=True)),
+    "fwd": (triton_kernels._acdc_kernel, "v out a bias p q t", "G", dict(HAS_A=True, HAS_BIAS=True)),
+    "grad": (triton_kernels._gradient_kernel, "g x a p q grad_x grad_a t", "G", {}),
+    "dgrad": (triton_kernels._diagonal_gradient_kernel, "g x a grad_d t", "G", {}),
+    "stack": (triton_kernels._stack_kernel, "v saved steps a bias p q t", "M K", dict(RELU=True, HAS_BIAS=True)),
 }
 
 
@@ -39,7 +39,7 @@ def resources(kind: str, n: int, precision: str, warps: int) -> dict:
     fn, pointers, integers, constants = KERNELS[kind]
     signature = {f"{p}_ptr": "*i32" if p == "steps" else "*fp32" for p in pointers.split()}
     signature.update({i: "i32" for i in integers.split()})
-    n1, n2 = triton_core._split(n)
+    n1, n2 = triton_kernels._split(n)
     constants = dict(constants, N1=n1, N2=n2, PRECISION=precision)
     signature.update({name: "constexpr" for name in constants})
     start = time.perf_counter()

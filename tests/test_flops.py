@@ -8,8 +8,8 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from acdc_core import ACDC, SeparableACDCConv2d, StackedACDC, dct, flops, idct
-from acdc_core.ops import core_backward_op, core_op
-from acdc_core.dct import plan_op
+from acdc_core.ops import acdc_pass, dct_plan
+from acdc_core.ops.plans import Plan
 
 
 class Counted:
@@ -104,30 +104,22 @@ def test_a_separable_conv_is_counted_once_per_pixel_in_fft_form():
     assert got["convolution"] == 2 * pixels * 32 * 9  # the depthwise 3×3
 
 
-def test_the_operators_compute_what_the_fast_path_computes():
-    torch.manual_seed(0)
-    for layer in (ACDC(24, bias=True).double(), ACDC(32, block_size=8).double(),
-                  ACDC(20, order="idct_first", parameterisation="riffle").double()):
-        x = torch.randn(4, layer.in_features, dtype=torch.float64, requires_grad=True)
-        fast = layer(x)
-        fast.square().sum().backward()
-        fast_grads = [x.grad.clone()] + [p.grad.clone() for p in layer.parameters()]
-        x.grad = None
-        layer.zero_grad()
-        with FlopCounterMode(display=False):
-            counted = layer(x)
-            counted.square().sum().backward()
-        assert torch.allclose(counted, fast)
-        for a, b in zip([x.grad] + [p.grad for p in layer.parameters()], fast_grads):
-            assert torch.allclose(a, b)
-
-
 def test_operator_registrations_pass_opcheck_and_gradcheck():
-    v = torch.randn(5, 16, dtype=torch.float64, requires_grad=True)
-    a, d, b = (torch.randn(16, dtype=torch.float64, requires_grad=True) for _ in range(3))
-    torch.library.opcheck(core_op, (v, a, d, b))
-    torch.library.opcheck(core_backward_op, (torch.randn(5, 16, dtype=torch.float64), v.detach(), a.detach(),
-                                             d.detach()))  # once differentiable, as the fast path
-    torch.library.opcheck(plan_op, (v, 2, [1.0, 1.0, 1.0, 0.5, 0.5, 0.5]))
-    assert torch.autograd.gradcheck(lambda *t: core_op(*t), (v, a, d, b))
-    assert torch.autograd.gradcheck(lambda x: plan_op(x, 3, [2.0, 1.0, 1.0, 1.0, 1.0, 1.0]), (v,))
+    """The operators' fake implementations, schemas and vmap rules (opcheck), and the gradients
+    of the autograd functions the layers call them through (gradcheck)."""
+    v = torch.randn(5, 16, dtype=torch.float64)
+    a, d, b = (torch.randn(16, dtype=torch.float64) for _ in range(3))
+    for natural in (False, True):
+        torch.library.opcheck(torch.ops.acdc.acdc_core, (v, a, d, b, natural))
+        torch.library.opcheck(torch.ops.acdc.acdc_core_backward,
+                              (torch.randn(5, 16, dtype=torch.float64), v, a, d, natural))
+    torch.library.opcheck(torch.ops.acdc.dct_plan, (v, 2, [1.0, 1.0, 1.0, 0.5, 0.5, 0.5]))
+    steps = torch.stack([torch.randperm(16) for _ in range(2)])
+    torch.library.opcheck(torch.ops.acdc.acdc_stack, (v, torch.randn(3, 16, dtype=torch.float64),
+                                                 torch.randn(3, 16, dtype=torch.float64), None,
+                                                 steps, steps.argsort(-1), True))
+    leaves = [t.clone().requires_grad_() for t in (v, a, d, b)]
+    for natural in (False, True):
+        assert torch.autograd.gradcheck(lambda *t: acdc_pass(*t, natural=natural), leaves)
+    plan = Plan(3, 16, (2.0, 1.0, 1.0), (1.0, 1.0, 1.0))
+    assert torch.autograd.gradcheck(lambda x: dct_plan(x, plan), (leaves[0],))

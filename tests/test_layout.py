@@ -1,5 +1,5 @@
-"""The house in three wings, read from the imports themselves: the layers (acdc_core/*.py) import
-neither training nor lab; training never imports lab."""
+"""The house in three wings, read from the imports themselves: the layers (acdc_core/*.py and
+acdc_core/ops/) import neither training nor lab; training never imports lab."""
 import ast
 from pathlib import Path
 
@@ -32,8 +32,9 @@ def imported_modules(source: str, package: str) -> set[str]:
 
 
 def wing(path: Path) -> str:
+    """"training", "lab", or "layers" for the rest (acdc_core/*.py and the operators, ops/)."""
     parts = path.relative_to(PACKAGE).parts
-    return parts[0] if len(parts) > 1 else "layers"
+    return parts[0] if parts[0] in ("training", "lab") else "layers"
 
 
 FORBIDDEN = {"layers": ("acdc_core.training", "acdc_core.lab"), "training": ("acdc_core.lab",), "lab": ()}
@@ -53,4 +54,4 @@ def test_the_reader_resolves_relative_imports_from_every_depth():
     assert "acdc_core.lab.suite" in imported_modules("from ..lab import suite\n", "acdc_core.training")
     assert "acdc_core.dct" in imported_modules("from ...dct import dct\n", "acdc_core.lab.analysis")
     assert module_name(PACKAGE / "lab" / "__init__.py") == ("acdc_core.lab", "acdc_core.lab")
-    assert wing(PACKAGE / "acdc.py") == "layers" and wing(PACKAGE / "lab" / "analysis" / "speed.py") == "lab"
+    assert wing(PACKAGE / "acdc.py") == wing(PACKAGE / "ops" / "library.py") == "layers" and wing(PACKAGE / "lab" / "analysis" / "speed.py") == "lab"

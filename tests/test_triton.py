@@ -13,20 +13,20 @@ if not torch.cuda.is_available():
     os.environ.setdefault("TRITON_INTERPRET", "1")
 
 from acdc_core import ACDC, StackedACDC, backend  # noqa: E402
-from acdc_core.core import core_forward, scale_pairs  # noqa: E402
-from acdc_core import triton_core  # noqa: E402
+from acdc_core.ops.reference import core_forward, scale_pairs  # noqa: E402
+from acdc_core.ops import triton_kernels  # noqa: E402
 
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 KERNEL_ENTRIES = ("core_pass", "core_backward", "stack_pass")
 
 
 def count_launches(monkeypatch) -> collections.Counter:
-    """Calls of each kernel entry point of ``triton_core`` from now on, by name: the proof that a
+    """Calls of each kernel entry point of ``triton_kernels`` from now on, by name: the proof that a
     computation ran on the kernel rather than falling back to torch.fft."""
     counts = collections.Counter()
     for name in KERNEL_ENTRIES:
-        entry = getattr(triton_core, name)
-        monkeypatch.setattr(triton_core, name,
+        entry = getattr(triton_kernels, name)
+        monkeypatch.setattr(triton_kernels, name,
                             lambda *args, name=name, entry=entry: counts.update([name]) or entry(*args))
     return counts
 
@@ -52,9 +52,9 @@ def test_the_kernel_equals_the_torch_fft_pass(shape, groups):
     v = torch.randn(shape, device=DEVICE)
     a, d, b = (torch.randn(per, device=DEVICE) for _ in range(3))
     expected = core_forward(v.double(), a.double(), scale_pairs(d.double()), b.double())
-    assert torch.allclose(triton_core.core_pass(v, a, d, b).double(), expected, atol=2e-5, rtol=1e-5)
+    assert torch.allclose(triton_kernels.core_pass(v, a, d, b).double(), expected, atol=2e-5, rtol=1e-5)
     plain = core_forward(v.double(), torch.ones_like(a).double(), scale_pairs(d.double()), None)
-    assert torch.allclose(triton_core.core_pass(v, None, d).double(), plain, atol=2e-5, rtol=1e-5)
+    assert torch.allclose(triton_kernels.core_pass(v, None, d).double(), plain, atol=2e-5, rtol=1e-5)
 
 
 @pytest.mark.parametrize("block_size", [None, 256])
@@ -95,7 +95,7 @@ def test_an_empty_batch_takes_the_torch_path_under_the_forced_kernel(module, mon
     """No rows launch no kernel (a grid of none); the torch.fft path gives the empty result."""
     layer = ACDC(256, device=DEVICE) if module == "layer" else StackedACDC(256, 256, 3, device=DEVICE)
     for name in KERNEL_ENTRIES:
-        monkeypatch.setattr(triton_core, name, None)  # a launch would fail: None is not callable
+        monkeypatch.setattr(triton_kernels, name, None)  # a launch would fail: None is not callable
     x = torch.zeros(0, 256, device=DEVICE, requires_grad=True)
     with backend.use("triton"):
         y = layer(x)
@@ -107,7 +107,7 @@ def test_an_empty_batch_takes_the_torch_path_under_the_forced_kernel(module, mon
 def test_the_backend_switch_and_its_errors():
     v = torch.randn(2, 100)
     rows = torch.randn(2, 256, device=DEVICE)
-    assert backend.kernel_for(rows) is (triton_core if DEVICE == "cuda" else None)
+    assert backend.kernel_for(rows) is (triton_kernels if DEVICE == "cuda" else None)
     with backend.use("torch"):
         assert backend.kernel_for(rows) is None
     with backend.use("triton"), pytest.raises(ValueError, match="power-of-two width in \\[256, 4096\\].*width 100"):
@@ -137,18 +137,18 @@ def test_the_gpu_benchmark_script_runs_and_writes_json(tmp_path):
 
 
 def test_bfloat16_rows_are_computed_in_float32_and_differentiable(monkeypatch):
-    from acdc_core.fused import acdc_core
+    from acdc_core.ops import acdc_pass
 
     torch.manual_seed(3)
     v, a, d, b = (torch.randn(shape, device=DEVICE).bfloat16() for shape in ((4, 256), (256,), (256,), (256,)))
     exact = core_forward(v.double(), a.double(), scale_pairs(d.double()), b.double())
-    out = triton_core.core_pass(v, a, d, b)
+    out = triton_kernels.core_pass(v, a, d, b)
     assert out.dtype == torch.bfloat16
     assert torch.allclose(out.double(), exact, atol=0.02 * exact.abs().max().item())  # bf16 output rounding
     leaves = [t.clone().requires_grad_() for t in (v, a, d, b)]
     launches = count_launches(monkeypatch)
     with backend.use("triton"):
-        acdc_core(*leaves).float().square().sum().backward()
+        acdc_pass(*leaves).float().square().sum().backward()
     assert launches == {"core_pass": 1, "core_backward": 1}
     assert all(t.grad is not None and t.grad.dtype == torch.bfloat16 and t.grad.isfinite().all() for t in leaves)
 
@@ -193,15 +193,15 @@ def test_another_tuning_gives_the_same_rows_and_gradients():
     v, g = torch.randn(5, 256, device=DEVICE), torch.randn(5, 256, device=DEVICE)
     a, d = torch.randn(256, device=DEVICE), torch.randn(256, device=DEVICE)
     steps = torch.stack([torch.randperm(256, device=DEVICE)])
-    one = (triton_core.core_pass(v, a, d), triton_core.core_backward(g, v, a, d),
-           triton_core.stack_pass(v, torch.stack([a, d]), torch.stack([d, a]), None, steps, True))
-    with triton_core.tuned(precision="ieee", num_warps=8):
-        three = (triton_core.core_pass(v, a, d), triton_core.core_backward(g, v, a, d),
-                 triton_core.stack_pass(v, torch.stack([a, d]), torch.stack([d, a]), None, steps, True))
+    one = (triton_kernels.core_pass(v, a, d), triton_kernels.core_backward(g, v, a, d),
+           triton_kernels.stack_pass(v, torch.stack([a, d]), torch.stack([d, a]), None, steps, True))
+    with triton_kernels.tuned(precision="ieee", num_warps=8):
+        three = (triton_kernels.core_pass(v, a, d), triton_kernels.core_backward(g, v, a, d),
+                 triton_kernels.stack_pass(v, torch.stack([a, d]), torch.stack([d, a]), None, steps, True))
     for ours, theirs in zip(torch.utils._pytree.tree_leaves(three), torch.utils._pytree.tree_leaves(one)):
         assert torch.allclose(ours, theirs, atol=1e-4, rtol=1e-4)
     with pytest.raises(ValueError, match="precision must be one of 'ieee', 'tf32x3', 'tf32', got 'fp8'"):
-        with triton_core.tuned(precision="fp8"):
+        with triton_kernels.tuned(precision="fp8"):
             pass
 
 
@@ -211,7 +211,7 @@ def test_auto_takes_the_kernel_only_on_cuda_and_up_to_the_measured_size():
     def rows(m, n, cuda=True):
         return SimpleNamespace(is_cuda=cuda, numel=lambda: m * n, shape=(m, n), dtype=torch.float32)
 
-    assert backend.kernel_for(rows(1024, 4096)) is triton_core
+    assert backend.kernel_for(rows(1024, 4096)) is triton_kernels
     assert backend.kernel_for(rows(8192, 1024)) is None  # measured no faster than torch.fft there
     assert backend.kernel_for(rows(8, 1024, cuda=False)) is None
     assert backend.kernel_for(rows(8, 100)) is None  # unsupported width

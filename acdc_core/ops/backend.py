@@ -1,9 +1,8 @@
 """Which implementation runs the fused ACDC pass: ``"auto"`` (the Triton kernel on CUDA for the
 shapes it supports and where it was measured faster, torch.fft otherwise), ``"torch"`` or
-``"triton"`` (forced; on the CPU only under ``TRITON_INTERPRET=1``), or ``"compiled"`` (the
-real-arithmetic pass of :mod:`acdc_core.compiled_core` compiled by ``torch.compile``; opt-in, as on
-a CPU it was not faster than torch.fft's eager pass once the backward is counted, see
-``benchmarks/compile_core.py``). The default is ``$ACDC_BACKEND`` when set, else ``"auto"``.
+``"triton"`` (forced; on the CPU only under ``TRITON_INTERPRET=1``). The default is
+``$ACDC_BACKEND`` when set, else ``"auto"``. The operators of :mod:`acdc_core.ops.library` ask
+here each time they run, so the choice holds in eager mode and under ``torch.compile`` alike.
 Triton is optional (the ``gpu`` extra)."""
 from __future__ import annotations
 
@@ -13,9 +12,9 @@ import os
 
 import torch
 
-from .checks import check_choice
+from ..checks import check_choice
 
-BACKENDS = ("auto", "torch", "triton", "compiled")
+BACKENDS = ("auto", "torch", "triton")
 
 # "auto" runs the kernel on at most this many elements per call: on an H200 (benchmarks/results/
 # gpu-acdc-h200.md) it beat torch.fft in every row at 1024 × 1024 and 1024 × 4096, came out even
@@ -47,22 +46,17 @@ def triton_available() -> bool:
     return importlib.util.find_spec("triton") is not None
 
 
-def compiling() -> bool:
-    """Whether the ``"compiled"`` backend is chosen."""
-    return _current[0] == "compiled"
-
-
 def kernel_for(v: torch.Tensor):
-    """The Triton kernel module when it should run on rows ``v``, else None (torch.fft or the
-    compiled pass)."""
+    """The Triton kernel module when it should run on rows ``v``, else None (torch.fft); None
+    for no rows, which torch.fft's path passes through."""
     name = _current[0]
-    if name in ("torch", "compiled") or (name == "auto" and not (v.is_cuda and triton_available()
+    if not v.numel() or name == "torch" or (name == "auto" and not (v.is_cuda and triton_available()
                                                    and v.numel() <= AUTO_MAX_ELEMENTS)):
         return None
     if not triton_available():
         raise RuntimeError("backend 'triton' needs the triton package: pip install -e .[gpu]")
-    from . import triton_core
+    from . import triton_kernels
 
     if name == "triton":
-        triton_core.check(v)
-    return triton_core if triton_core.supported(v) else None
+        triton_kernels.check(v)
+    return triton_kernels if triton_kernels.supported(v) else None

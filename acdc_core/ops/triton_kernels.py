@@ -6,7 +6,7 @@ laid out as an (N1, N2) tile: ``S = ((F1 @ A) ⊙ T) @ F2`` with ``T[k1, n2] = W
 ``S[k1, k2]`` is frequency ``k1 + N1·k2``; the inverse is ``A = Re(conj(F1) @ ((Y @ conj(F2)) ⊙
 conj(T))) / N``. In Makhoul order the middle ``C⁻¹ D C`` is local per frequency on the whole
 spectrum (see :func:`_tables`), so a layer is twelve ``tl.dot``s of N1- and N2-sized tiles. Rows are Makhoul-ordered (as
-:func:`acdc_core.fused.acdc_core` takes them); float32 or bfloat16 in and out, float32 inside. The
+:func:`acdc_core.ops.acdc_pass` takes them); float32 or bfloat16 in and out, float32 inside. The
 constant tiles (F1, F2, T, W) are read where each product needs them, from one small table that
 stays in cache, so that only the row's own tiles are held in registers.
 
@@ -24,7 +24,7 @@ import torch
 import triton
 import triton.language as tl
 
-from .checks import check_choice
+from ..checks import check_choice
 
 MIN_WIDTH, MAX_WIDTH = 256, 4096  # tl.dot needs tiles of at least 16; 64×128 tiles need 288 KiB
 # of shared memory on sm_90, over the 227 KiB a program may have (benchmarks/triton_resources.py)
@@ -240,7 +240,7 @@ def core_pass(v: torch.Tensor, a: torch.Tensor | None, d: torch.Tensor,
               bias: torch.Tensor | None = None) -> torch.Tensor:
     """``irfft(conj(W) ⊙ D(W ⊙ rfft(a ⊙ v))) + bias`` on Makhoul-ordered rows ``v`` (M, n) or
     (M, G, n), with ``a``, ``d``, ``bias`` of shape (n,) or (G, n) (``a`` None: no scaling), by
-    the kernel: what :func:`acdc_core.core.core_forward` computes with torch.fft."""
+    the kernel: what :func:`acdc_core.ops.reference.core_forward` computes with torch.fft."""
     check(v)
     n = v.shape[-1]
     groups = v.shape[1] if v.ndim == 3 else 1
