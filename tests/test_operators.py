@@ -213,3 +213,18 @@ def test_onnx_export_runs_in_onnxruntime_within_1e_4(name, tmp_path):
         (got,) = session.run(None, {session.get_inputs()[0].name: y.numpy()})
         with torch.no_grad():
             assert (torch.from_numpy(got) - model(y)).abs().max() <= 1e-4, rows
+
+
+@pytest.mark.parametrize("name", ["acdc", "stack-relu-batchnorm", "conv-fft"])
+def test_compiled_layers_keep_their_precision_rules(name):
+    """bfloat16 parameters (computed in float32 on upcast copies) and autocast (float32 out), as in
+    eager mode, with the same results."""
+    for cast, context in ((torch.bfloat16, None), (torch.float32, torch.bfloat16)):
+        model = build(name, cast)
+        x = example(name, model, dtype=cast)
+        torch._dynamo.reset()
+        compiled = torch.compile(model, fullgraph=True, backend="aot_eager")
+        with torch.autocast("cpu", dtype=context, enabled=context is not None):
+            expected, got = model(x), compiled(x)
+        assert got.dtype == expected.dtype
+        assert torch.equal(got, expected)
