@@ -53,6 +53,7 @@ bench: $(BENCH_STAMP)
 	$(PY) benchmarks/precision_speed.py
 	$(PY) benchmarks/compile_speed.py
 	$(PY) benchmarks/onnx_routes.py
+	$(PY) benchmarks/layer_breakdown.py --malloc default
 	$(PY) benchmarks/form_choice.py
 
 # Re-execute every notebook in place: CPU, default parameters, no timing metadata.
