@@ -6,9 +6,13 @@ E1 to E25, are described in docs/experiments.md.
 from .ops import backend  # also defines the acdc:: operators
 from .acdc import ACDC
 from .conv import SeparableACDCConv2d, replace_convolutions
+from .costs import LayerCost, layer_costs, totals, use_cheaper_forms
 from .dct import dct, dct_matrix, dctn, idct, idctn
 from .stack import StackedACDC
+from . import calibration, forms
+
+forms.calibrate_new_devices_with(calibration.calibrate)  # forms cannot import the layers it times
 
 __all__ = ["backend", "dct", "idct", "dctn", "idctn", "dct_matrix", "ACDC", "StackedACDC", "SeparableACDCConv2d",
-           "replace_convolutions"]
+           "replace_convolutions", "LayerCost", "layer_costs", "totals", "use_cheaper_forms"]
 __version__ = "0.1.0"

@@ -14,6 +14,8 @@ from torch import nn
 from .base import StructuredLinear
 from .checks import check_bool, check_choice, check_divisor, check_nonnegative_real, check_positive_int
 from .dct import dct, idct, makhoul_order
+from .flops import acdc_mult_adds
+from .forms import Work
 from .ops import acdc_pass
 from .shuffle import inverse, unriffle
 
@@ -21,7 +23,7 @@ ORDERS = ("dct_first", "idct_first")
 PARAMETERISATIONS = ("original", "riffle")
 INITS = ("normal", "identity", "uniform")
 BIAS_INITS = ("zero", "uniform")
-IMPLS = ("fft", "dense")
+FORMS = ("fft", "dense")
 
 
 class ACDC(StructuredLinear):
@@ -47,7 +49,7 @@ class ACDC(StructuredLinear):
             initialised to 0). Default False.
         block_size: apply the layer block-diagonally on consecutive blocks of this many features
             (each block its own DCT); must divide ``features``. Default: one block.
-        impl: ``"fft"`` (default) or ``"dense"``: multiply by :meth:`effective_weight`, cached
+        form: ``"fft"`` (default) or ``"dense"``: multiply by :meth:`effective_weight`, cached
             between parameter changes when no gradient is needed (cheaper for small N at inference).
         transposed: compute the transpose of the map above instead, ``y = A C⁻¹ Pᵀ D C x`` (A on
             the output side; Pᵀ gathers as :func:`~acdc_core.shuffle.riffle`): the log's
@@ -70,14 +72,14 @@ class ACDC(StructuredLinear):
     def __init__(self, features: int, order: str = "dct_first", parameterisation: str = "original",
                  init: str = "normal", sigma: float = 1e-2, bias: bool = True,
                  bias_init: str = "zero", diagonal_bias: bool = False,
-                 block_size: int | None = None, impl: str = "fft", transposed: bool = False,
+                 block_size: int | None = None, form: str = "fft", transposed: bool = False,
                  device=None, dtype=None):
         check_positive_int("features", features)
         check_choice("order", order, ORDERS)
         check_choice("parameterisation", parameterisation, PARAMETERISATIONS)
         check_choice("init", init, INITS)
         check_choice("bias_init", bias_init, BIAS_INITS)
-        check_choice("impl", impl, IMPLS)
+        check_choice("form", form, FORMS)
         check_nonnegative_real("sigma", sigma)
         check_bool("diagonal_bias", diagonal_bias)
         check_bool("transposed", transposed)
@@ -88,7 +90,7 @@ class ACDC(StructuredLinear):
         check_divisor("block_size", block_size, features)
         super().__init__(features, features, bias, device, dtype)
         self.features, self.order, self.parameterisation = features, order, parameterisation
-        self.init, self.sigma, self.block_size, self.impl = init, float(sigma), block_size, impl
+        self.init, self.sigma, self.block_size, self.form = init, float(sigma), block_size, form
         self.bias_init, self.transposed = bias_init, transposed
         factory = {"device": device, "dtype": dtype}
         self.a = nn.Parameter(torch.empty(features, **factory))
@@ -131,8 +133,17 @@ class ACDC(StructuredLinear):
         """Whether the forward runs as the fused core (original parameterisation, DCT first)."""
         return self.order == "dct_first" and self.parameterisation == "original"
 
+    def work(self, rows: float) -> dict[str, Work]:
+        """Per form, the :class:`~acdc_core.forms.Work` of a forward call on ``rows`` rows:
+        ``"fft"``, every block's DCTs and diagonals (fused or composed); ``"dense"``, the product
+        with the cached weight (not its making)."""
+        blocks = self.features // self.block_size
+        layer = rows * blocks * acdc_mult_adds(self.block_size)
+        fft = Work(fused=layer, calls=1) if self.fused else Work(composed=layer, calls=1)
+        return {"fft": fft, "dense": Work(matmul=rows * self.features * self.features)}
+
     def structured_map(self, x: torch.Tensor) -> torch.Tensor:
-        if self.impl == "dense":
+        if self.form == "dense":
             weight, offset = self._dense_weight()
             return F.linear(x, weight, offset)
         return self._fft_map(x)
@@ -141,7 +152,7 @@ class ACDC(StructuredLinear):
         return self._fft_map(x)  # the dense mode is built from this, so never through it
 
     def _biased_map(self, x: torch.Tensor) -> torch.Tensor:
-        if self.impl == "fft" and self.fused:  # the fused core adds every bias in its last pass
+        if self.form == "fft" and self.fused:  # the fused core adds every bias in its last pass
             return self._fft_map(x, self.folded_bias())
         return super()._biased_map(x)
 
@@ -256,7 +267,7 @@ class ACDC(StructuredLinear):
             parts.append(f"bias_init={self.bias_init!r}")
         if self.block_size != self.features:
             parts.append(f"block_size={self.block_size}")
-        parts.append(f"impl={self.impl!r}")
+        parts.append(f"form={self.form!r}")
         if self.transposed:
             parts.append("transposed=True")
         return ", ".join(parts)

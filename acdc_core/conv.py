@@ -20,6 +20,8 @@ E-numbers (E12, E15, ...) name the log's experiments, described in docs/experime
 """
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -27,7 +29,7 @@ from torch.utils.checkpoint import checkpoint as activation_checkpoint
 
 from .checks import check_bool, check_choice, check_float_tensor, check_int_pair, check_positive_int
 from .base import parameter_count
-from .forms import conv_forms, fastest
+from .forms import Work, fastest
 from .stack import StackedACDC
 
 FORMS = ("auto", "fft", "collapsed", "full")
@@ -131,16 +133,27 @@ class SeparableACDCConv2d(nn.Module):
 
     def chosen_form(self, x: torch.Tensor) -> str:
         """The form a call on ``x`` (N, in_channels, H, W) runs in: ``form`` unless ``"auto"``,
-        which takes :func:`~acdc_core.forms.fastest` of :func:`~acdc_core.forms.conv_forms` for
-        the call's output pixels, priced forward and backward when gradients are enabled. Under
+        which takes :func:`~acdc_core.forms.fastest` of :meth:`work` for the call's output
+        pixels, priced forward and backward when gradients are enabled. Under
         ``torch.export``, whose program serves every batch size, ``"auto"`` takes ``"fft"``."""
         if self.form != "auto":
             return self.form
         if torch.compiler.is_exporting():
             return "fft"
         height, width = self.output_size(x.shape[-2:])
-        works = conv_forms(self, x.shape[0] * height * width)
-        return fastest(works, x.device, torch.is_grad_enabled())
+        return fastest(self.work(x.shape[0] * height * width), x.device, torch.is_grad_enabled())
+
+    def work(self, pixels: float) -> dict[str, Work]:
+        """Per form, the :class:`~acdc_core.forms.Work` of a forward call producing ``pixels``
+        output pixels (batch × height × width): ``"fft"``, ``"collapsed"`` and ``"full"``, the
+        last two multiplying the stack out on every call."""
+        kernel = math.prod(self.kernel_size)
+        depthwise = Work(depthwise=pixels * self.in_channels * kernel)
+        dense = pixels * self.in_channels * self.out_channels
+        collapse = self.pointwise.collapse_work()
+        return {"fft": depthwise + self.pointwise.work(pixels)["fft"],
+                "collapsed": depthwise + collapse + Work(matmul=dense),
+                "full": collapse + Work(conv=dense * kernel)}
 
     def output_size(self, size) -> tuple[int, int]:
         """The output's (H', W') for an input of spatial size ``size`` (H, W)."""

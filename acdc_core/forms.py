@@ -1,36 +1,29 @@
 """The form a structured layer computes in, chosen per call by one cost rule.
 
-Forms compute the same function (up to rounding) and give the same gradients:
-- a linear :class:`~acdc_core.StackedACDC`: ``"fft"`` runs its ACDC layers on every row;
-  ``"collapsed"`` multiplies the stack out, differentiably, into its (out, in) weight (the stack
-  run on ``in_features + 1`` rows: the identity and a zero row), then does one matrix product;
-- a :class:`~acdc_core.SeparableACDCConv2d`: ``"fft"`` (depthwise k×k, then the stack on every
-  pixel), ``"collapsed"`` (depthwise k×k, then one 1×1 convolution with the collapsed weight) and
-  ``"full"`` (pointwise ∘ depthwise multiplied out into one dense k×k weight, then one convolution).
+Forms compute the same function (up to rounding) and give the same gradients. Each layer lists
+its own: ``work(rows)`` of :class:`~acdc_core.ACDC`, :class:`~acdc_core.StackedACDC` and
+:class:`~acdc_core.SeparableACDCConv2d` gives, per form, the :class:`Work` of one forward call;
+this module prices that work and knows nothing else of the layers.
 
-The rule. Each form's :class:`Work` counts its forward multiply-adds (MA, as :mod:`acdc_core.flops`)
+The rule. A form's :class:`Work` counts its forward multiply-adds (MA, as :mod:`acdc_core.flops`)
 by kind (matrix products, dense k×k convolutions, depthwise convolutions, fused and composed ACDC
 layers) and its ACDC layer calls. A form's time is that work at the device's :class:`Speed` (seconds
 per MA of each kind, seconds per layer call), measured for the forward alone and for forward and
-backward; a call with gradients enabled is priced at the latter. The fastest form wins. The lab's
-cost tables choose with the same rule.
+backward; a call with gradients enabled is priced at the latter. The fastest form wins. The cost
+tables (:mod:`acdc_core.costs`) choose with the same rule.
 
-Speeds are constants per device type (:data:`SPEEDS`, measured with :func:`calibrate` on the
-machine named there) unless :func:`calibrate` has measured the device in this process (a CUDA
-device is, at its first use); the choice is then deterministic wherever the constants are used
-(:func:`set_speed` installs others). ``python benchmarks/form_choice.py``
-prints this machine's calibration and checks the rule against measured times.
+Speeds are constants per device type (:data:`SPEEDS`, measured with
+:func:`acdc_core.calibration.calibrate` on the machine named there) unless a calibration has
+measured the device in this process (a CUDA device is, at its first use); the choice is then
+deterministic wherever the constants are used (:func:`set_speed` installs others).
+``python benchmarks/form_choice.py`` prints this machine's calibration and checks the rule against
+measured times.
 """
 from __future__ import annotations
 
-import math
-import time
 from dataclasses import dataclass, fields
 
 import torch
-import torch.nn.functional as F
-
-from .flops import acdc_mult_adds
 
 
 @dataclass(frozen=True)
@@ -70,8 +63,9 @@ class Speed:
     calls: float
 
 
-# Measured by calibrate() on a 2-core x86-64 VM (AVX-512, 2 threads, torch 2.13 CPU build): the
-# middle of several calibrations, which scatter by up to 2x (its depthwise convolution by more).
+# Measured by acdc_core.calibration.calibrate() on a 2-core x86-64 VM (AVX-512, 2 threads, torch
+# 2.13 CPU build): the middle of several calibrations, which scatter by up to 2x (its depthwise
+# convolution by more).
 SPEEDS = {
     "cpu": {"forward": Speed(matmul=3e-11, conv=1e-11, depthwise=5e-11, fused=6e-11,
                              composed=1.5e-10, calls=8e-5),
@@ -79,6 +73,9 @@ SPEEDS = {
                               composed=5e-10, calls=2.2e-4)},
 }
 _calibrated: dict[tuple[str, bool], Speed] = {}
+# Measures a CUDA device at its first use: acdc_core.calibration.calibrate, installed by the
+# package (it times the layers, which import this module to price their forms).
+_calibrate_new_device = []
 
 
 def speed(device, training: bool) -> Speed:
@@ -88,7 +85,7 @@ def speed(device, training: bool) -> Speed:
     device = torch.device(device)
     key = (str(device), training)
     if key not in _calibrated and device.type == "cuda" and device.type not in SPEEDS:
-        calibrate(device)
+        _calibrate_new_device[0](device)
     mode = "training" if training else "forward"
     return _calibrated.get(key) or SPEEDS.get(device.type, SPEEDS["cpu"])[mode]
 
@@ -104,125 +101,6 @@ def fastest(works: dict[str, Work], device, training: bool) -> str:
     return best
 
 
-# ----------------------------------------------------------------------------------------------
-# The work of each form
-
-def stack_work(stack, rows: float) -> Work:
-    """A :class:`~acdc_core.StackedACDC` in its FFT form on ``rows`` rows: every layer on every
-    block of its padded width, and its linear width adapters."""
-    blocks = stack.padded_width // stack.block_size
-    layers = rows * blocks * acdc_mult_adds(stack.block_size, stack.n_layers)
-    fused = all(layer.fused for layer in stack.layers)
-    adapters = sum(m.in_features * m.out_features
-                   for m in (stack.grow_linear, stack.shrink_linear) if m is not None)
-    return Work(matmul=rows * adapters, fused=layers if fused else 0,
-                composed=0 if fused else layers, calls=stack.n_layers)
-
-
-def collapse_work(stack) -> Work:
-    """Multiplying ``stack`` out into its weight and bias: the stack on the identity and a zero
-    row."""
-    return stack_work(stack, stack.in_features + 1)
-
-
-def linear_forms(stack, rows: float) -> dict[str, Work]:
-    """The forms of a :class:`~acdc_core.StackedACDC` on ``rows`` rows: ``"fft"`` always,
-    ``"collapsed"`` when the stack is linear (no ReLU, and no BatchNorm learning from the batch)."""
-    works = {"fft": stack_work(stack, rows)}
-    if stack.is_linear():
-        product = rows * stack.in_features * stack.out_features
-        works["collapsed"] = collapse_work(stack) + Work(matmul=product)
-    return works
-
-
-def conv_forms(conv, pixels: float) -> dict[str, Work]:
-    """The forms of a :class:`~acdc_core.SeparableACDCConv2d` producing ``pixels`` output pixels
-    (batch × height × width) per call."""
-    kernel = math.prod(conv.kernel_size)
-    depthwise = Work(depthwise=pixels * conv.in_channels * kernel)
-    dense = pixels * conv.in_channels * conv.out_channels
-    collapse = collapse_work(conv.pointwise)
-    return {"fft": depthwise + stack_work(conv.pointwise, pixels),
-            "collapsed": depthwise + collapse + Work(matmul=dense),
-            "full": collapse + Work(conv=dense * kernel)}
-
-
-# ----------------------------------------------------------------------------------------------
-# Calibration
-
-def _seconds(step, device: torch.device, repeats: int = 7) -> float:
-    """The least seconds of ``step()`` over ``repeats`` calls, after three warm-up calls (the
-    least, as noise only adds; the first calls of a kernel pay for setting it up)."""
-    def timed() -> float:
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        start = time.perf_counter()
-        step()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        return time.perf_counter() - start
-    for _ in range(3):
-        timed()
-    return min(timed() for _ in range(repeats))
-
-
-def _step(fn, training: bool):
-    """A call of ``fn()``; with ``training`` backpropagating a fixed random gradient (a real
-    tensor: the expanded gradient of a sum takes slower paths in some backward kernels)."""
-    grad = []
-
-    def step():
-        if not training:
-            with torch.no_grad():
-                return fn()
-        out = fn()
-        if not grad:
-            grad.append(torch.randn_like(out))
-        out.backward(grad[0])
-    return step
-
-
-def calibrate(device="cpu", install: bool = True) -> dict[str, Speed]:
-    """Measure ``device``'s :class:`Speed` forward (``"forward"``) and forward and backward
-    (``"training"``) on mid-sized shapes: 64 channels of 16×16 pixels, batch 64; 12-layer stacks
-    of width 128 on 8,192 rows; 12 layers on 2 rows for the calls. About a second on a CPU. With
-    ``install`` the rule uses them for this device from now on in this process."""
-    device = torch.device(device)
-    with torch.enable_grad(), torch.autocast(device.type, enabled=False):
-        measured = {mode: _calibrate(device, mode == "training") for mode in ("forward", "training")}
-    if install:
-        for mode, found in measured.items():
-            set_speed(device, mode == "training", found)
-    return measured
-
-
-def _calibrate(device: torch.device, training: bool) -> Speed:
-    from .stack import StackedACDC  # the layers import this module
-
-    channels, pixels = 64, 64 * 16 * 16
-    x = torch.randn(64, channels, 16, 16, device=device, requires_grad=True)
-    full = torch.randn(channels, channels, 3, 3, device=device, requires_grad=True)
-    dw = torch.randn(channels, 1, 3, 3, device=device, requires_grad=True)
-    rows = torch.randn(pixels, channels, device=device, requires_grad=True)
-    square = torch.randn(channels, channels, device=device, requires_grad=True)
-    product = pixels * channels * channels
-
-    def per_call(fn):
-        return _seconds(_step(fn, training), device)
-    per_ma = {"matmul": per_call(lambda: rows @ square) / product,
-              "conv": per_call(lambda: F.conv2d(x, full, padding=1)) / (9 * product),
-              "depthwise": per_call(lambda: F.conv2d(x, dw, padding=1, groups=channels))
-              / (9 * pixels * channels)}
-    wide = torch.randn(8192, 128, device=device, requires_grad=True)
-    for kind, parameterisation in (("fused", "original"), ("composed", "riffle")):
-        stack = StackedACDC(128, 128, 12, parameterisation=parameterisation, form="fft",
-                            device=device)
-        per_ma[kind] = per_call(lambda: stack(wide)) / stack_work(stack, 8192).mult_adds
-    tiny = StackedACDC(channels, channels, 12, form="fft", device=device)
-    calls = per_call(lambda: tiny(rows[:2])) / tiny.n_layers
-    return Speed(**per_ma, calls=calls)
-
-
 def set_speed(device, training: bool, measured: Speed | None) -> None:
     """Make the rule use ``measured`` for ``device`` in one mode (forward alone, or with
     ``training`` forward and backward) in this process; None: the constant again."""
@@ -231,3 +109,9 @@ def set_speed(device, training: bool, measured: Speed | None) -> None:
         _calibrated.pop(key, None)
     else:
         _calibrated[key] = measured
+
+
+def calibrate_new_devices_with(calibrate) -> None:
+    """Have :func:`speed` call ``calibrate(device)``, which installs the device's speeds, for a
+    CUDA device without speeds at its first use."""
+    _calibrate_new_device[:] = [calibrate]

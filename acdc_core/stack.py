@@ -18,7 +18,7 @@ from .acdc import ACDC
 from .base import StructuredLinear
 from .checks import check_bool, check_choice, check_int, check_positive_int
 from .dct import from_makhoul
-from .forms import fastest, linear_forms
+from .forms import Work, fastest
 from .ops import one_launch, stack_pass
 from .shuffle import SHUFFLES, inverse, permute, shuffle_index
 
@@ -135,15 +135,35 @@ class StackedACDC(StructuredLinear):
 
     def chosen_form(self, x: torch.Tensor) -> str:
         """The form a call on ``x`` (*, in_features) runs in: ``form`` unless ``"auto"``, which
-        takes :func:`~acdc_core.forms.fastest` of :func:`~acdc_core.forms.linear_forms` for
-        ``x``'s rows, priced forward and backward when gradients are enabled. Under
+        takes :func:`~acdc_core.forms.fastest` of :meth:`work` on ``x``'s rows, priced forward
+        and backward when gradients are enabled. Under
         ``torch.export``, whose program serves every batch size, ``"auto"`` takes ``"fft"``."""
         if self.form != "auto":
             return self.form
         if torch.compiler.is_exporting():
             return "fft"
-        return fastest(linear_forms(self, x.numel() // self.in_features), x.device,
-                       torch.is_grad_enabled())
+        return fastest(self.work(x.numel() // self.in_features), x.device, torch.is_grad_enabled())
+
+    def work(self, rows: float) -> dict[str, Work]:
+        """Per form, the :class:`~acdc_core.forms.Work` of a forward call on ``rows`` rows:
+        ``"fft"`` always, ``"collapsed"`` (:meth:`collapse_work`, then one product) when the
+        stack is linear (:meth:`is_linear`)."""
+        works = {"fft": self._fft_work(rows)}
+        if self.is_linear():
+            product = Work(matmul=rows * self.in_features * self.out_features)
+            works["collapsed"] = self.collapse_work() + product
+        return works
+
+    def collapse_work(self) -> Work:
+        """Multiplying the stack out into its weight and bias: its FFT form on the identity and
+        a zero row (``in_features + 1`` rows)."""
+        return self._fft_work(self.in_features + 1)
+
+    def _fft_work(self, rows: float) -> Work:
+        """The FFT form on ``rows`` rows: every layer's, and the linear width adapters'."""
+        adapters = sum(m.in_features * m.out_features
+                       for m in (self.grow_linear, self.shrink_linear) if m is not None)
+        return sum((layer.work(rows)["fft"] for layer in self.layers), Work(matmul=rows * adapters))
 
     def is_linear(self) -> bool:
         """Whether the stack is a linear map now: no ReLU, and BatchNorm (if any) in eval mode."""
@@ -152,7 +172,7 @@ class StackedACDC(StructuredLinear):
     def _fft_map(self, x: torch.Tensor) -> torch.Tensor:
         """The stack's layers on every row of ``x`` (*, in_features)."""
         h = self._widen(x.reshape(-1, self.in_features))
-        if all(layer.fused and layer.impl == "fft" for layer in self.layers):
+        if all(layer.fused and layer.form == "fft" for layer in self.layers):
             h = self._fused_forward(h)
         else:
             h = self._layerwise_forward(h)

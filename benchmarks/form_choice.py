@@ -13,6 +13,7 @@ import argparse
 import torch
 
 from acdc_core import forms
+from acdc_core.calibration import calibrate
 from acdc_core.conv import SeparableACDCConv2d
 from acdc_core.lab.bench import measure
 from acdc_core.stack import StackedACDC
@@ -102,7 +103,7 @@ def main(argv=None) -> None:
     device = torch.device(args.device)
     conv_shapes = CONV_SHAPES[::4] if args.quick else CONV_SHAPES
     linear_shapes = LINEAR_SHAPES[::3] if args.quick else LINEAR_SHAPES
-    calibrated = forms.calibrate(device, install=False)
+    calibrated = calibrate(device, install=False)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {device}; medians "
           f"of {args.rounds} interleaved rounds")
     for training in (False, True):

@@ -21,7 +21,8 @@ from collections import Counter
 import torch
 from torch import nn
 
-from acdc_core import ACDC, StackedACDC, backend, forms
+from acdc_core import ACDC, StackedACDC, backend
+from acdc_core.calibration import calibrate
 from acdc_core.conv import replace_convolutions
 from acdc_core.lab.analysis.costs import training_forms
 from acdc_core.lab.bench import measure, training_step
@@ -166,7 +167,7 @@ def main(argv=None) -> None:
             if num in times and den in times:
                 ratio = times[num] / times[den]
                 print(f"  {label:55s} ratio {ratio:6.3f} {'met' if ratio <= 1 else 'MISSED'}")
-    calibration = forms.calibrate(args.device)
+    calibration = calibrate(args.device)
     print(f"\nform rule calibration: {calibration}")
     wrn = wrn_ratio(args)
     print(f"WRN-16-4 step, batch {args.wrn_batch}, bf16 autocast, channels_last: dense {wrn['dense']:.1f} ms, "

@@ -49,7 +49,7 @@ def test_layer_matches_dense_product(features, options):
     torch.testing.assert_close(layer(x), x @ M.T + c, rtol=1e-12, atol=1e-12)
     torch.testing.assert_close(layer.effective_weight(), M, rtol=1e-12, atol=1e-12)
     torch.testing.assert_close(layer.effective_bias(), c, rtol=1e-12, atol=1e-12)
-    dense = randomise(ACDC(features, impl="dense", dtype=F64, **options))
+    dense = randomise(ACDC(features, form="dense", dtype=F64, **options))
     torch.testing.assert_close(dense(x), layer(x), rtol=1e-12, atol=1e-12)
 
 
@@ -108,7 +108,7 @@ def test_initialisations_draw_from_their_distributions():
 
 
 def test_dense_mode_cache_follows_parameter_changes():
-    layer = ACDC(8, impl="dense", dtype=F64)
+    layer = ACDC(8, form="dense", dtype=F64)
     x = torch.randn(2, 8, dtype=F64)
     with torch.no_grad():
         before = layer(x)
@@ -256,7 +256,7 @@ def test_the_uniform_bias_initialisation_is_nn_linears():
 @pytest.mark.parametrize("device", devices())
 def test_moving_between_dtypes_and_devices(device):
     stack = StackedACDC(16, 16, 3, shuffle="permutation", dtype=F64)
-    layer = ACDC(16, impl="dense", dtype=F64)
+    layer = ACDC(16, form="dense", dtype=F64)
     x = torch.randn(4, 16, dtype=F64)
     reference_stack, reference_layer = stack(x), layer(x)
     for dtype in (torch.float32, F64):
@@ -275,7 +275,7 @@ def test_moving_between_dtypes_and_devices(device):
     (lambda: ACDC(8, init="zeros"), None, ValueError, "init must be one of 'normal', 'identity', 'uniform', got 'zeros'"),
     (lambda: ACDC(8, order="inverse"), None, ValueError, "order must be one of"),
     (lambda: ACDC(8, parameterisation="shuffled"), None, ValueError, "parameterisation must be one of"),
-    (lambda: ACDC(8, impl="sparse"), None, ValueError, "impl must be one of"),
+    (lambda: ACDC(8, form="sparse"), None, ValueError, "form must be one of"),
     (lambda: ACDC(8, block_size=3), None, ValueError, "block_size must divide features=8, got 3"),
     (lambda: ACDC(0), None, ValueError, "features must be a positive int"),
     (lambda: StackedACDC(8, 8, 2, shuffle="random"), None, ValueError, "shuffle must be one of 'riffle', 'unriffle', 'permutation', 'none'"),

@@ -23,7 +23,7 @@ LAYERS = {
     "ACDC idct_first riffle": lambda: ACDC(8, order="idct_first", parameterisation="riffle"),
     "ACDC blocks, diagonal biases": lambda: ACDC(8, block_size=4, diagonal_bias=True),
     "ACDC no bias": lambda: ACDC(8, bias=False),
-    "ACDC dense": lambda: ACDC(8, impl="dense"),
+    "ACDC dense": lambda: ACDC(8, form="dense"),
     "StackedACDC": lambda: StackedACDC(8, 8, 3),
     "StackedACDC permutation, ReLU": lambda: StackedACDC(8, 8, 3, shuffle="permutation", relu=True),
     "StackedACDC no shuffle, shuffle last": lambda: StackedACDC(8, 8, 3, shuffle="none", shuffle_last=True),
@@ -138,7 +138,7 @@ ACDC_CASES = [
     (lambda: ACDC(8, order=None), ValueError, "order must be one of 'dct_first', 'idct_first', got None"),
     (lambda: ACDC(8, parameterisation="shuffled"), ValueError, "parameterisation must be one of 'original', 'riffle', got 'shuffled'"),
     (lambda: ACDC(8, init="zeros"), ValueError, "init must be one of 'normal', 'identity', 'uniform', got 'zeros'"),
-    (lambda: ACDC(8, impl="sparse"), ValueError, "impl must be one of 'fft', 'dense', got 'sparse'"),
+    (lambda: ACDC(8, form="sparse"), ValueError, "form must be one of 'fft', 'dense', got 'sparse'"),
 ]
 STACK_CASES = [
     (lambda: StackedACDC(0, 8, 2), ValueError, "in_features must be a positive int, got 0"),

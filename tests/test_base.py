@@ -18,7 +18,7 @@ LAYERS = {
     "ACDC": lambda dtype: ACDC(6, dtype=dtype),
     "ACDC diagonal biases, riffle": lambda dtype: ACDC(6, diagonal_bias=True, parameterisation="riffle",
                                                        dtype=dtype),
-    "ACDC dense": lambda dtype: ACDC(6, impl="dense", diagonal_bias=True, dtype=dtype),
+    "ACDC dense": lambda dtype: ACDC(6, form="dense", diagonal_bias=True, dtype=dtype),
     "StackedACDC": lambda dtype: StackedACDC(5, 7, 3, shuffle="permutation", dtype=dtype),
     "StackedACDC BatchNorm": lambda dtype: StackedACDC(7, 3, 3, batchnorm=True, dtype=dtype),
     "AFDF": lambda dtype: AFDF(6, block_size=3, dtype=dtype),

@@ -10,9 +10,8 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from acdc_core import ACDC, SeparableACDCConv2d, StackedACDC, forms
-from acdc_core.lab.analysis.costs import (crossover_width, layer_costs, totals, training_forms,
-                                           use_cheaper_forms)
+from acdc_core import ACDC, SeparableACDCConv2d, StackedACDC, forms, layer_costs, totals, use_cheaper_forms
+from acdc_core.lab.analysis.costs import crossover_width, training_forms
 from acdc_core.lab.analysis.cifar import build
 from acdc_core.lab.log_figures import figure
 
@@ -60,33 +59,64 @@ GRID = [dict(cin=16, cout=16), dict(cin=8, cout=16, grow="linear"), dict(cin=16,
         dict(cin=12, cout=12)]
 
 
-@pytest.mark.parametrize("shape", GRID, ids=str)
-def test_auto_form_and_the_cost_table_agree_and_flop_counter_mode_counts_the_table(shape):
-    """On every input size the layer's own choice is the table's, and the FLOPs of the call it then
-    makes are twice the table's MA; across the sizes more than one form is chosen."""
+def grid_conv(shape: dict) -> SeparableACDCConv2d:
+    """The layer of one GRID entry, seeded, in float64 and eval mode."""
     torch.manual_seed(0)
-    cin, cout = shape.pop("cin"), shape.pop("cout")
-    conv = SeparableACDCConv2d(cin, cout, 3, padding=1, n_layers=2, **shape).double().eval()
+    options = dict(shape)
+    cin, cout = options.pop("cin"), options.pop("cout")
+    return SeparableACDCConv2d(cin, cout, 3, padding=1, n_layers=2, **options).double().eval()
+
+
+def counted_mult_adds(conv, x, form):
+    """MA of ``conv``'s call on ``x`` in ``form``, as FlopCounterMode counts it (FLOPs / 2)."""
+    conv.form = form
+    with torch.no_grad(), FlopCounterMode(display=False) as mode:
+        conv(x)
+    return mode.get_total_flops() / 2
+
+
+@pytest.mark.parametrize("shape", GRID, ids=str)
+def test_the_table_counts_each_form_as_flop_counter_mode_and_picks_the_fewest_at_even_speeds(shape):
+    """At one speed for every kind of work and free layer calls the rule must pick the form with
+    the fewest multiply-adds: FlopCounterMode counts each form's call, the table and the layer's
+    own choice must agree with that count; across the sizes more than one form is chosen."""
+    forms.set_speed("cpu", False, forms.Speed(matmul=1e-9, conv=1e-9, depthwise=1e-9, fused=1e-9,
+                                              composed=1e-9, calls=0))
+    conv = grid_conv(shape)
+    cin = conv.in_channels
     chosen_forms = set()
     for batch, height, width in INPUTS:
         x = torch.randn(batch, cin, height, width, dtype=torch.float64)
+        counted = {form: counted_mult_adds(conv, x, form) for form in ("fft", "collapsed", "full")}
+        conv.form = "auto"
         cost = layer_costs(conv, x)[0]
-        with torch.no_grad():
-            chosen = conv.chosen_form(x)
-            with FlopCounterMode(display=False) as mode:
-                conv(x)
-        assert chosen == cost.form, x.shape
+        fewest = min(counted, key=counted.get)
         # the counter rounds each operator call to whole FLOPs: at most 6 ACDC calls here
-        assert mode.get_total_flops() == pytest.approx(2 * cost.mult_adds, abs=3), x.shape
-        chosen_forms.add(chosen)
+        assert cost.fft == pytest.approx(counted["fft"], abs=3), x.shape
+        assert cost.dense == pytest.approx(min(counted["collapsed"], counted["full"]), abs=3), x.shape
+        with torch.no_grad():
+            assert counted[cost.form] <= counted[fewest] + 3 and conv.chosen_form(x) == cost.form, x.shape
+        chosen_forms.add(cost.form)
     assert len(chosen_forms) > 1
+
+
+@pytest.mark.parametrize("shape", GRID, ids=str)
+def test_flop_counter_mode_counts_the_tables_form_in_the_layers_own_call(shape):
+    """At the CPU's speeds, the FLOPs of the call the layer makes with ``form="auto"`` are twice
+    the table's MA."""
+    conv = grid_conv(shape)
+    cin = conv.in_channels
+    for batch, height, width in INPUTS:
+        x = torch.randn(batch, cin, height, width, dtype=torch.float64)
+        cost = layer_costs(conv, x)[0]
+        assert counted_mult_adds(conv, x, "auto") == pytest.approx(cost.mult_adds, abs=3), x.shape
 
 
 @pytest.mark.parametrize("name", ["e23_scratch", "e15", "quick_scratch"])
 def test_totals_hold_every_parameter_and_match_flop_counter_mode(name):
     built = build(name)
     model, x = built.model.eval(), torch.randn(2, 3, 32, 32)
-    costs = layer_costs(model, x, force="fft")
+    costs = layer_costs(model, x, form="fft")
     total = totals(costs)
     assert total["parameters"] == sum(p.numel() for p in model.parameters()) == built.parameters
     for m in model.modules():
@@ -103,13 +133,34 @@ def test_switching_to_the_cheaper_forms_keeps_the_output_and_the_counted_cost():
     x = torch.randn(16, 3, 4, 4, dtype=torch.float64)  # 64 pixels at the separable conv: collapsed
     before = model(x)
     chosen = totals(layer_costs(model, x))
+    stack = model[7]
+    jacobian = torch.autograd.functional.jacobian(stack, torch.zeros(32, dtype=torch.float64))
+    offset = stack(torch.zeros(1, 32, dtype=torch.float64))[0].detach()
     records = use_cheaper_forms(model, x)
     assert {r["layer"]: r["form"] for r in records} == {"3": "collapsed", "7": "dense"}
     assert model[3].form == "collapsed" and type(model[7]) is nn.Linear
+    torch.testing.assert_close(model[7].weight, jacobian, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(model[7].bias, offset, rtol=1e-12, atol=1e-12)
     assert torch.allclose(model(x), before)
     with FlopCounterMode(display=False) as mode, torch.no_grad():
         model(x)
     assert mode.get_total_flops() == pytest.approx(2 * chosen["MA"], rel=1e-12)
+
+
+def test_a_batchnorm_stack_is_linear_at_inference_and_switches_to_its_linear_map():
+    """The table runs the model in eval mode, where BatchNorm is a fixed affine map: the stack has
+    a dense form there, as its own is_linear() says, even when the model is training."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 32), StackedACDC(32, 32, 4, batchnorm=True)).double()
+    model(torch.randn(64, 8, dtype=torch.float64))  # statistics of its own
+    x = torch.randn(64, 8, dtype=torch.float64)
+    stack = layer_costs(model, x)[1]
+    assert stack.kind == "StackedACDC, 4 layers" and stack.dense == 64 * 32 * 32
+    assert stack.form == "dense" and model.training
+    expected = model.eval()(x)
+    assert use_cheaper_forms(model.train(), x) == [{"layer": "1", "form": "dense"}]
+    assert type(model[1]) is nn.Linear
+    torch.testing.assert_close(model(x), expected, rtol=1e-10, atol=1e-10)
 
 
 @pytest.mark.parametrize("n_layers", [1, 4, 12, 32])
@@ -126,7 +177,7 @@ def test_crossover_width_of_one_layer_by_hand():
         crossover_width(0)
 
 
-def test_acdc_layers_switch_their_impl_and_bad_options_are_refused():
+def test_acdc_layers_switch_their_form_and_bad_options_are_refused():
     model = nn.Sequential(ACDC(16), nn.ReLU(), ACDC(1024)).double()
     x = torch.randn(2, 1024, dtype=torch.float64)
     with pytest.raises(ValueError, match="ACDC\\(16\\) expects"):
@@ -135,9 +186,9 @@ def test_acdc_layers_switch_their_impl_and_bad_options_are_refused():
     x = torch.randn(2, 16, dtype=torch.float64)
     before = model(x)
     assert use_cheaper_forms(model, x) == [{"layer": "0", "form": "dense"}]
-    assert model[0].impl == "dense" and torch.allclose(model(x), before)
-    with pytest.raises(ValueError, match="force must be one of"):
-        layer_costs(model, x, force="collapsed")
+    assert model[0].form == "dense" and torch.allclose(model(x), before)
+    with pytest.raises(ValueError, match="form must be one of 'auto', 'fft', 'dense', got 'collapsed'"):
+        layer_costs(model, x, form="collapsed")
 
 
 def test_the_logs_dense_totals_are_reproduced_under_its_counting_convention():

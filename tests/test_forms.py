@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from acdc_core import SeparableACDCConv2d, StackedACDC, forms
+from acdc_core import ACDC, SeparableACDCConv2d, StackedACDC, calibration, forms
 from acdc_core.forms import Speed, Work
 
 # Only the fused layers' work costs: the rule then picks the form with the fewest such MA.
@@ -32,10 +32,19 @@ def layer_row(n):
     return 4 * n + 5 * n * math.log2(n)
 
 
+def test_work_of_an_acdc_layer_by_hand():
+    """Fused (original, DCT first) or composed (every other option), per block; dense: the
+    product with the cached weight."""
+    works = ACDC(16, block_size=4).work(3)
+    assert works == {"fft": Work(fused=3 * 4 * layer_row(4), calls=1), "dense": Work(matmul=3 * 256)}
+    assert ACDC(16, parameterisation="riffle").work(3)["fft"] == Work(composed=3 * layer_row(16), calls=1)
+    assert ACDC(16, order="idct_first").work(3)["fft"].composed == 3 * layer_row(16)
+
+
 def test_work_of_each_conv_form_by_hand():
     conv = SeparableACDCConv2d(16, 16, 3, padding=1, n_layers=2)  # original: fused layers
     pixels, row = 10, 2 * layer_row(16)
-    works = forms.conv_forms(conv, pixels)
+    works = conv.work(pixels)
     collapse = Work(fused=17 * row, calls=2)  # the identity and a zero row through the stack
     assert works["fft"] == Work(depthwise=pixels * 16 * 9, fused=pixels * row, calls=2)
     assert works["collapsed"] == collapse + Work(depthwise=pixels * 16 * 9, matmul=pixels * 16 * 16)
@@ -45,10 +54,10 @@ def test_work_of_each_conv_form_by_hand():
 def test_work_of_a_linear_stack_by_hand_and_its_adapters():
     stack = StackedACDC(12, 16, 3, parameterisation="riffle")  # grows 12 -> 16 by a linear map
     row = 3 * layer_row(16)
-    works = forms.linear_forms(stack, 5)
+    works = stack.work(5)
     assert works["fft"] == Work(matmul=5 * 12 * 4, composed=5 * row, calls=3)
     assert works["collapsed"] == Work(matmul=13 * 12 * 4 + 5 * 12 * 16, composed=13 * row, calls=3)
-    assert set(forms.linear_forms(StackedACDC(16, 16, 2, relu=True), 5)) == {"fft"}
+    assert set(StackedACDC(16, 16, 2, relu=True).work(5)) == {"fft"}
 
 
 def test_a_work_costs_its_counts_at_the_speed():
@@ -168,7 +177,7 @@ def test_output_size_is_nn_conv2ds():
 
 def test_calibration_measures_installs_and_is_forgotten():
     with torch.no_grad():  # calibrating measures the backward all the same
-        measured = forms.calibrate("cpu")
+        measured = calibration.calibrate("cpu")
     try:
         for training, mode in ((False, "forward"), (True, "training")):
             assert all(0 < value < 1e-2 for value in vars(measured[mode]).values())
@@ -179,3 +188,21 @@ def test_calibration_measures_installs_and_is_forgotten():
     assert forms.speed("cpu", True) == forms.SPEEDS["cpu"]["training"]
     # a type without a constant, other than CUDA, takes the CPU's
     assert forms.speed("meta", False) == forms.SPEEDS["cpu"]["forward"]
+
+
+def test_a_cuda_device_is_calibrated_at_its_first_use_by_the_package_calibration():
+    assert forms._calibrate_new_device == [calibration.calibrate]
+    measured = []
+
+    def fake(device):
+        measured.append(device)
+        for training in (False, True):
+            forms.set_speed(device, training, FFT_ONLY)
+    forms.calibrate_new_devices_with(fake)
+    try:
+        assert forms.speed("cuda:3", False) is FFT_ONLY and forms.speed("cuda:3", True) is FFT_ONLY
+        assert measured == [torch.device("cuda:3")]  # once
+    finally:
+        forms.calibrate_new_devices_with(calibration.calibrate)
+        for training in (False, True):
+            forms.set_speed("cuda:3", training, None)

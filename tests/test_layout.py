@@ -1,5 +1,6 @@
 """The house in three wings, read from the imports themselves: the layers (acdc_core/*.py and
-acdc_core/ops/) import neither training nor lab; training never imports lab."""
+acdc_core/ops/) import neither training nor lab; training never imports lab; and no module
+imports, however indirectly, one that imports it (imports inside functions included)."""
 import ast
 from pathlib import Path
 
@@ -24,11 +25,16 @@ def imported_modules(source: str, package: str) -> set[str]:
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
-            base = package.split(".")[: len(package.split(".")) - node.level + 1] if node.level else []
-            stem = ".".join(base + ([node.module] if node.module else []))
+            stem = from_module(node, package)
             found.add(stem)
             found.update(f"{stem}.{alias.name}" for alias in node.names)  # may name submodules
     return found
+
+
+def from_module(node: ast.ImportFrom, package: str) -> str:
+    """The absolute name of the X in ``from X import ...``, in a file of ``package``."""
+    base = package.split(".")[: len(package.split(".")) - node.level + 1] if node.level else []
+    return ".".join(base + ([node.module] if node.module else []))
 
 
 def wing(path: Path) -> str:
@@ -55,3 +61,56 @@ def test_the_reader_resolves_relative_imports_from_every_depth():
     assert "acdc_core.dct" in imported_modules("from ...dct import dct\n", "acdc_core.lab.analysis")
     assert module_name(PACKAGE / "lab" / "__init__.py") == ("acdc_core.lab", "acdc_core.lab")
     assert wing(PACKAGE / "acdc.py") == wing(PACKAGE / "ops" / "library.py") == "layers" and wing(PACKAGE / "lab" / "analysis" / "speed.py") == "lab"
+
+
+def module_graph() -> dict[str, set[str]]:
+    """Every module of the package -> the package's modules it imports anywhere in its source
+    (functions included); ``from X import name`` counts ``X.name`` when that is a module, else
+    ``X``."""
+    files = {module_name(path): path for path in PACKAGE.rglob("*.py")}
+    modules = {name for name, _ in files}
+    graph = {}
+    for (name, package), path in files.items():
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                found.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                stem = from_module(node, package)
+                found.update(f"{stem}.{alias.name}" if f"{stem}.{alias.name}" in modules else stem
+                             for alias in node.names)
+        graph[name] = (found & modules) - {name}
+    return graph
+
+
+def import_circle(graph: dict[str, set[str]]) -> list[str]:
+    """A circle of ``graph`` (module -> modules it imports) as its modules in order, the first
+    repeated at the end; [] when there is none (a depth-first search)."""
+    done, path = set(), []
+
+    def visit(node) -> list[str]:
+        path.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if nxt in path:
+                return path[path.index(nxt):] + [nxt]
+            if nxt not in done and (circle := visit(nxt)):
+                return circle
+        done.add(path.pop())
+        return []
+    for node in sorted(graph):
+        if node not in done and (circle := visit(node)):
+            return circle
+    return []
+
+
+def test_no_module_imports_one_that_imports_it():
+    circle = import_circle(module_graph())
+    assert not circle, "import circle: " + " -> ".join(circle)
+
+
+def test_the_circle_finder_finds_circles_and_reads_submodule_imports():
+    assert import_circle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == ["a", "b", "c", "a"]
+    assert import_circle({"a": {"b", "c"}, "b": {"c"}, "c": set()}) == []
+    graph = module_graph()
+    assert "acdc_core.ops.triton_kernels" in graph["acdc_core.ops.backend"]  # in a function
+    assert "acdc_core.ops" not in graph["acdc_core.ops.backend"]  # from . import a submodule

@@ -31,7 +31,7 @@ LAYERS = {
     "acdc-riffle": lambda: ACDC(12, parameterisation="riffle"),
     "acdc-transposed": lambda: ACDC(12, transposed=True),
     "acdc-transposed-riffle": lambda: ACDC(12, parameterisation="riffle", transposed=True),
-    "acdc-dense": lambda: ACDC(12, impl="dense"),
+    "acdc-dense": lambda: ACDC(12, form="dense"),
     "stack": lambda: StackedACDC(12, 12, 3),
     "stack-relu-batchnorm": lambda: StackedACDC(12, 12, 3, relu=True, batchnorm=True,
                                                 shuffle_last=True, relu_last=True),

@@ -20,7 +20,7 @@ HALF = {torch.bfloat16: 2.0 ** -8, torch.float16: 2.0 ** -11}  # unit roundoff, 
 
 LAYERS = {
     "ACDC": lambda: ACDC(64),
-    "ACDC diagonal biases, dense impl": lambda: ACDC(64, diagonal_bias=True, impl="dense"),
+    "ACDC diagonal biases, dense form": lambda: ACDC(64, diagonal_bias=True, form="dense"),
     "ACDC riffle, blocks": lambda: ACDC(64, parameterisation="riffle", block_size=16),
     "StackedACDC BatchNorm, ReLU, adapters": lambda: StackedACDC(48, 20, 4, relu=True, batchnorm=True),
     "StackedACDC permutations, blocks": lambda: StackedACDC(64, 64, 3, shuffle="permutation", block_size=16),

@@ -28,7 +28,7 @@ from ...training.train import History, checkpoint_file, parameter_groups, run_ti
 from .. import results
 from ..log_figures import accuracy
 from .command import count, run_spec
-from .costs import layer_costs, totals
+from ...costs import layer_costs, totals
 
 SCHEDULES = ("constant", "step", "cosine", "onecycle")
 TEST_BATCH = 500
