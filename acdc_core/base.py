@@ -65,8 +65,8 @@ class StructuredLinear(nn.Module):
 
     def _place_bias_here(self) -> None:
         """Move the bias after the parameters registered so far. Subclasses call this after
-        creating their weights, so that their parameters keep the order they had before this
-        base existed (weights, then bias): optimisers' state, in checkpoints, follows that order."""
+        creating their weights, so that the bias comes last, as ``nn.Linear``'s does: optimisers'
+        state, in checkpoints, is stored in parameter order."""
         self.register_parameter("bias", self._parameters.pop("bias"))
 
     def reset_parameters(self) -> None:

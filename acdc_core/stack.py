@@ -166,7 +166,8 @@ class StackedACDC(StructuredLinear):
         return sum((layer.work(rows)["fft"] for layer in self.layers), Work(matmul=rows * adapters))
 
     def is_linear(self) -> bool:
-        """Whether the stack is a linear map now: no ReLU, and BatchNorm (if any) in eval mode."""
+        """Whether the stack is a linear map in its current mode: no ReLU, and BatchNorm (if any)
+        in eval mode."""
         return not self.relu and not (self.batchnorm and self.training)
 
     def _fft_map(self, x: torch.Tensor) -> torch.Tensor:

@@ -48,7 +48,6 @@ class AFDF(StructuredLinear):
         self.a = nn.Parameter(torch.empty(features, 2, dtype=dtype, device=device))
         self.d = nn.Parameter(torch.empty(features, 2, dtype=dtype, device=device))
         self._place_bias_here()
-        self.register_load_state_dict_pre_hook(_complex_diagonals_as_real)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -72,15 +71,6 @@ class AFDF(StructuredLinear):
         sigma = f", sigma={self.sigma:g}" if self.init == "normal" else ""
         return (f"features={self.in_features}, block_size={self.block_size}, init={self.init!r}"
                 f"{sigma}, bias={self.bias is not None}")
-
-
-def _complex_diagonals_as_real(module, state_dict, prefix, *args) -> None:
-    """Load-state-dict pre-hook: AFDF state dicts saved when the diagonals were complex (N,)
-    parameters hold them so; store them as their real (N, 2) views."""
-    for name in ("a", "d"):
-        value = state_dict.get(prefix + name)
-        if value is not None and value.is_complex():
-            state_dict[prefix + name] = torch.view_as_real(value)
 
 
 def _unitary_dft(transform, z: torch.Tensor) -> torch.Tensor:

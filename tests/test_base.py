@@ -147,17 +147,6 @@ def test_afdf_converts_like_a_real_layer_and_keeps_its_imaginary_parts():
     assert layer(torch.randn(2, 4, dtype=torch.bfloat16)).dtype == torch.bfloat16
 
 
-def test_an_afdf_state_dict_with_complex_diagonals_loads():
-    """AFDF stored its diagonals as complex (N,) parameters before they became real (N, 2)."""
-    source = randomise(AFDF(6))
-    state = source.state_dict()
-    old = {**state, "a": torch.view_as_complex(state["a"]), "d": torch.view_as_complex(state["d"])}
-    target = AFDF(6)
-    target.load_state_dict(old)
-    x = torch.randn(3, 6)
-    torch.testing.assert_close(target(x), source(x))
-
-
 @pytest.mark.parametrize("make", [
     lambda: ACDC(16, init="uniform", block_size=4), lambda: ACDC(16, sigma=0.5, diagonal_bias=True),
     lambda: StackedACDC(12, 6, 3, relu=True, batchnorm=True, block_size=8, seed=2, shrink="sum"),
