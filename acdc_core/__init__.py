@@ -11,7 +11,7 @@ from .dct import dct, dct_matrix, dctn, idct, idctn
 from .stack import StackedACDC
 from . import calibration, forms
 
-forms.calibrate_new_devices_with(calibration.calibrate)  # forms cannot import the layers it times
+forms.calibrate_new_devices_with(calibration.calibrate)  # the layers import forms: it cannot import them
 
 __all__ = ["backend", "dct", "idct", "dctn", "idctn", "dct_matrix", "ACDC", "StackedACDC", "SeparableACDCConv2d",
            "replace_convolutions", "LayerCost", "layer_costs", "totals", "use_cheaper_forms"]

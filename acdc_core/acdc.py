@@ -149,7 +149,7 @@ class ACDC(StructuredLinear):
         return self._fft_map(x)
 
     def _affine_map(self, x: torch.Tensor) -> torch.Tensor:
-        return self._fft_map(x)  # the dense mode is built from this, so never through it
+        return self._fft_map(x)  # the dense form is built from this, so never through it
 
     def _biased_map(self, x: torch.Tensor) -> torch.Tensor:
         if self.form == "fft" and self.fused:  # the fused core adds every bias in its last pass
