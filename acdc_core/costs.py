@@ -85,10 +85,10 @@ def _table_forms(module: nn.Module, x: torch.Tensor, y: torch.Tensor) -> tuple[s
     if isinstance(module, ACDC):
         return "ACDC", module.work(rows)
     works = {"fft": module.work(rows)["fft"]}
-    if module.is_linear():
-        works["dense"] = Work(matmul=rows * module.in_features * module.out_features)
-    linear = "" if module.is_linear() else " (nonlinear)"
-    return f"StackedACDC, {module.n_layers} layers{linear}", works
+    if not module.is_linear():
+        return f"StackedACDC, {module.n_layers} layers (nonlinear)", works
+    works["dense"] = Work(matmul=rows * module.in_features * module.out_features)
+    return f"StackedACDC, {module.n_layers} layers", works
 
 
 def _dense_cost(name: str, module: nn.Module, x: torch.Tensor, y: torch.Tensor) -> LayerCost:
