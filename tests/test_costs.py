@@ -13,7 +13,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from acdc_core import ACDC, SeparableACDCConv2d, StackedACDC, forms
 from acdc_core.lab.analysis.costs import (crossover_width, layer_costs, totals, training_forms,
                                            use_cheaper_forms)
-from acdc_core.lab.analysis.cifar import build
+from acdc_core.lab.models.cifar_recipes import build
 from acdc_core.lab.log_figures import figure
 
 

@@ -55,3 +55,12 @@ def test_the_reader_resolves_relative_imports_from_every_depth():
     assert "acdc_core.dct" in imported_modules("from ...dct import dct\n", "acdc_core.lab.analysis")
     assert module_name(PACKAGE / "lab" / "__init__.py") == ("acdc_core.lab", "acdc_core.lab")
     assert wing(PACKAGE / "acdc.py") == wing(PACKAGE / "ops" / "library.py") == "layers" and wing(PACKAGE / "lab" / "analysis" / "speed.py") == "lab"
+    assert wing(PACKAGE / "lab" / "experiments" / "runner.py") == "lab"
+
+
+@pytest.mark.parametrize("path", sorted((PACKAGE / "lab" / "analysis").glob("*.py")), ids=lambda p: p.name)
+def test_the_analysis_reads_records_without_the_runners(path):
+    """analysis/ may be imported by the experiments, never the other way round."""
+    runners = [name for name in imported_modules(path.read_text(), module_name(path)[1])
+               if name.startswith("acdc_core.lab.experiments")]
+    assert not runners, f"{path.relative_to(PACKAGE.parent)} imports {runners}"
