@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping
 
+import torch
 from torch import nn
 
 from ...training import distributed
@@ -106,8 +107,6 @@ def main(study: Study, argv=None, description: str = "") -> None:
     """Train and (with ``--record``) record the runs named on the command line, one after another
     into the checkpoint folder, which the study's notebook then reads instead of training again.
     Under ``torchrun`` each process trains on its shard and the first reports."""
-    import torch
-
     args = parser(study, description).parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
