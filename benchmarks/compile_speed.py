@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 
 from acdc_core import ACDC, StackedACDC, replace_convolutions
-from acdc_core.lab.analysis.mnist import optimiser_for
+from acdc_core.lab.experiments.mnist import optimiser_for
 from acdc_core.lab.bench import benchmark_parser, check_targets, measure, start_benchmark, training_step
 from acdc_core.lab.models import MNIST_MODELS, build
 from acdc_core.lab.models.cifar import WideResNet

@@ -17,7 +17,7 @@ from collections import Counter
 
 from acdc_core.lab.bench import measure, retain_freed_memory, training_step
 from acdc_core.conv import SeparableACDCConv2d, replace_convolutions
-from acdc_core.lab.analysis.cifar import CIFAR_RECIPES
+from acdc_core.lab.models.cifar_recipes import CIFAR_RECIPES
 from acdc_core.lab.analysis.costs import training_forms
 from acdc_core.lab.models.cifar import WideResNet
 

@@ -12,7 +12,7 @@ import argparse
 
 import torch
 
-from acdc_core.lab.analysis.mnist import optimiser_for
+from acdc_core.lab.experiments.mnist import optimiser_for
 from acdc_core.lab.bench import check_targets, measure, retain_freed_memory, training_step
 from acdc_core.lab.models import MNIST_MODELS, build
 

@@ -324,7 +324,7 @@ def test_a_rewritten_file_keeps_its_permissions(tmp_path):
 def test_a_training_command_line_refuses_bad_arguments_in_one_line(module, arguments, message, tmp_path, capsys):
     import importlib
 
-    command = importlib.import_module(f"acdc_core.lab.analysis.{module}")
+    command = importlib.import_module(f"acdc_core.lab.experiments.{module}")
     recipe = {"mnist": "e11", "cifar": "e22"}[module]
     with pytest.raises(SystemExit) as exit:
         command.main([a.format(recipe=recipe) for a in arguments] + ["--checkpoint-dir", str(tmp_path / "c")])

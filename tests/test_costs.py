@@ -12,7 +12,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from acdc_core import ACDC, SeparableACDCConv2d, StackedACDC, forms, layer_costs, totals, use_cheaper_forms
 from acdc_core.lab.analysis.costs import crossover_width, training_forms
-from acdc_core.lab.analysis.cifar import build
+from acdc_core.lab.models.cifar_recipes import build
 from acdc_core.lab.log_figures import figure
 
 

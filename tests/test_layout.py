@@ -61,6 +61,7 @@ def test_the_reader_resolves_relative_imports_from_every_depth():
     assert "acdc_core.dct" in imported_modules("from ...dct import dct\n", "acdc_core.lab.analysis")
     assert module_name(PACKAGE / "lab" / "__init__.py") == ("acdc_core.lab", "acdc_core.lab")
     assert wing(PACKAGE / "acdc.py") == wing(PACKAGE / "ops" / "library.py") == "layers" and wing(PACKAGE / "lab" / "analysis" / "speed.py") == "lab"
+    assert wing(PACKAGE / "lab" / "experiments" / "runner.py") == "lab"
 
 
 def module_graph() -> dict[str, set[str]]:
@@ -114,3 +115,11 @@ def test_the_circle_finder_finds_circles_and_reads_submodule_imports():
     graph = module_graph()
     assert "acdc_core.ops.triton_kernels" in graph["acdc_core.ops.backend"]  # in a function
     assert "acdc_core.ops" not in graph["acdc_core.ops.backend"]  # from . import a submodule
+
+
+@pytest.mark.parametrize("path", sorted((PACKAGE / "lab" / "analysis").glob("*.py")), ids=lambda p: p.name)
+def test_the_analysis_reads_records_without_the_runners(path):
+    """analysis/ may be imported by the experiments, never the other way round."""
+    runners = [name for name in imported_modules(path.read_text(), module_name(path)[1])
+               if name.startswith("acdc_core.lab.experiments")]
+    assert not runners, f"{path.relative_to(PACKAGE.parent)} imports {runners}"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from acdc_core.lab.analysis.cifar import CIFAR_RECIPES
+from acdc_core.lab.models.cifar_recipes import CIFAR_RECIPES
 from acdc_core.lab.log_figures import ACCURACY, ERROR, FIGURES, accuracy, figure, figures, value
 from acdc_core.lab.models.mnist import MNIST_MODELS
 

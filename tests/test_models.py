@@ -84,7 +84,7 @@ def test_the_logs_setting_for_the_verdicts():
 def test_a_recipe_run_checkpoints_and_is_picked_up_again(tmp_path):
     from dataclasses import replace
 
-    from acdc_core.lab.analysis.mnist import run
+    from acdc_core.lab.experiments.mnist import run
     from acdc_core.training.data import load
 
     train, test = load("mnist_subset")

@@ -167,7 +167,7 @@ def test_amp_training_with_a_dense_first_layer_feeds_acdc_bfloat16():
 
 
 def test_the_mnist_and_cifar_recipes_train_under_autocast(tmp_path):
-    from acdc_core.lab.analysis import cifar, mnist
+    from acdc_core.lab.experiments import cifar, mnist
     from acdc_core.training.data import cifar10_standin, load
 
     train_set, test_set = load("mnist_subset")

@@ -6,7 +6,10 @@ import json
 import pytest
 
 from acdc_core.lab import log_figures, results
-from acdc_core.lab.analysis import cifar
+from acdc_core.lab.analysis import cifar as cifar_analysis
+from acdc_core.lab.experiments import cifar
+from acdc_core.lab.models import cifar_recipes
+from acdc_core.training.data import STANDIN_LABEL
 
 REQUIRED_RUN = {"recipe", "seed", "data", "epochs", "test_accuracy", "parameters", "train_seconds",
                 "curves", "provenance"}
@@ -54,7 +57,7 @@ def test_verdicts_give_the_gaps_of_the_recorded_runs():
     recorded = {"runs": [fake_run("wrn16_2", 0, 0.80, 600_000, 1e8),
                          fake_run("wrn16_2_scratch", 0, 0.70, 40_000, 2e7),
                          fake_run("wrn16_2_distilled", 0, 0.75, 40_000, 2e7)]}
-    lines = cifar.recorded_verdicts(recorded)
+    lines = cifar_analysis.recorded_verdicts(recorded)
     assert lines[0] == ("wrn16_2_scratch (seed 0): 70.00%, 10.00 points below the dense wrn16_2 (80.00%), "
                         "with 15.0× fewer parameters and 5.0× fewer multiply-adds.")
     assert lines[1].endswith("; attention transfer: +5.00 points against wrn16_2_scratch from scratch.")
@@ -63,7 +66,7 @@ def test_verdicts_give_the_gaps_of_the_recorded_runs():
     assert lines[3].startswith("Verdict, wrn16_2_scratch: ACDC below dense, as in the follow-up, with a larger "
                                "gap (10.00 against 1.7 points).")
     assert "attention transfer helped (+5.00 points; E23: +0.51)" in lines[4]
-    assert len(cifar.recorded_verdicts({"runs": recorded["runs"][1:]})) == 1  # no dense run: no gap
+    assert len(cifar_analysis.recorded_verdicts({"runs": recorded["runs"][1:]})) == 1  # no dense run: no gap
 
 
 def test_the_command_line_records_a_finished_run(tmp_path):
@@ -73,9 +76,9 @@ def test_the_command_line_records_a_finished_run(tmp_path):
     recorded = results.load("cifar", "check", tmp_path / "results")
     (run,) = recorded["runs"]
     assert set(run) >= REQUIRED_RUN and run["recipe"] == "quick_scratch" and run["epochs"] == 1
-    assert run["provenance"]["command"].startswith("python -m acdc_core.lab.analysis.cifar quick_scratch:0")
+    assert run["provenance"]["command"].startswith("python -m acdc_core.lab.experiments.cifar quick_scratch:0")
     assert run["provenance"]["data"]["verified"] is True and run["mult_adds"] > 0
-    assert len(run["curves"]) == 1 and run["parameters"] == cifar.build("quick_scratch").parameters
+    assert len(run["curves"]) == 1 and run["parameters"] == cifar_recipes.build("quick_scratch").parameters
 
 
 def test_mnist_rows_judge_the_recorded_seeds():
@@ -105,13 +108,13 @@ def test_quick_rows_carry_the_recorded_full_result_beside_them():
 
 
 def test_the_mnist_command_line_records_a_finished_run(tmp_path):
-    from acdc_core.lab.analysis import mnist
+    from acdc_core.lab.experiments import mnist
     mnist.main(["e11:0", "--dataset", "mnist_subset", "--epochs", "1", "--checkpoint-dir",
                 str(tmp_path / "runs"), "--record", "check", "--results", str(tmp_path / "results")])
     (run,) = results.load("mnist", "check", tmp_path / "results")["runs"]
     assert set(run) >= REQUIRED_RUN and (run["recipe"], run["seed"], run["epochs"]) == ("e11", 0, 1)
     # absolute paths outside the current folder lose all but their last part
-    assert run["provenance"]["command"] == ("python -m acdc_core.lab.analysis.mnist e11:0 --dataset mnist_subset "
+    assert run["provenance"]["command"] == ("python -m acdc_core.lab.experiments.mnist e11:0 --dataset mnist_subset "
                                             "--epochs 1 --checkpoint-dir .../runs --record check "
                                             "--results .../results")
 
@@ -147,13 +150,13 @@ def test_renaming_the_data_keeps_the_standin_recognisable():
     from acdc_core.training.data import load
     standin, _ = load("cifar10_standin")
     (kept,) = cifar.renamed([standin.first(8)], "CIFAR-10 (JPEG copy)")
-    assert cifar.is_standin(kept) and kept.name == standin.first(8).name
+    assert cifar_analysis.is_standin(kept) and kept.name == standin.first(8).name
     real = dataclasses.replace(standin, name="CIFAR-10 train 50,000, unverified files")
     (named,) = cifar.renamed([real], "CIFAR-10 (JPEG copy)")
     assert named.name == "CIFAR-10 (JPEG copy) train 50,000, unverified files"
     assert cifar.data_provenance(named) == ("CIFAR-10 (JPEG copy)", False)
     assert cifar.renamed([real], "") == [real]
-    assert cifar.data_provenance(standin) == (cifar.STANDIN_LABEL, True)
+    assert cifar.data_provenance(standin) == (STANDIN_LABEL, True)
 
 
 def test_e1_readings_put_the_closest_to_the_log_first():

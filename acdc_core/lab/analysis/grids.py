@@ -170,7 +170,7 @@ def shard_spec(text: str) -> tuple[int, int]:
 def main(argv=None) -> None:
     """Fit grids in the background, recording each run as it ends; a rerun fits only what is not
     recorded yet."""
-    from .command import count
+    from ..command import count
 
     parser = argparse.ArgumentParser(description=main.__doc__.split(";")[0])
     parser.add_argument("grids", nargs="+", choices=tuple(GRIDS))
