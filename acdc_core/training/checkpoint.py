@@ -90,8 +90,17 @@ def save(path: str | os.PathLike, fingerprint: dict, epoch: int, model: nn.Modul
              "rng": torch.get_rng_state(), "history": history,
              "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _make_folder(path)
     write_atomically(path, lambda p: torch.save(state, p))
+
+
+def _make_folder(path: Path) -> None:
+    """Create the folder ``path`` goes in; a file where a folder of it should be is an error."""
+    for folder in reversed(path.parents):
+        if folder.exists() and not folder.is_dir():
+            raise NotADirectoryError(f"cannot write the checkpoint {path}: {folder} should be a "
+                                     "folder but is a file")
+    path.parent.mkdir(parents=True, exist_ok=True)
 
 
 def resume(path: str | os.PathLike, fingerprint: dict, model: nn.Module, optimiser,
