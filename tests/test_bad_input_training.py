@@ -248,7 +248,7 @@ def test_a_symlink_planted_beside_the_checkpoint_is_never_written_through(tmp_pa
     inside.mkdir()
     victim = outside / "precious.txt"
     victim.write_bytes(b"the user's own file\n")
-    for name in (".c.pt.partial", ".c.pt.tmp", "c.pt.partial", "c.pt.tmp"):  # every name once predictable
+    for name in (".c.pt.partial", ".c.pt.tmp", "c.pt.partial", "c.pt.tmp"):  # every predictable partial name
         (inside / name).symlink_to(victim)
     before = snapshot(outside)
     run(setup(), 1, inside / "c.pt")
