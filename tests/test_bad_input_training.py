@@ -248,7 +248,7 @@ def test_a_symlink_planted_beside_the_checkpoint_is_never_written_through(tmp_pa
     inside.mkdir()
     victim = outside / "precious.txt"
     victim.write_bytes(b"the user's own file\n")
-    for name in (".c.pt.partial", ".c.pt.tmp", "c.pt.partial", "c.pt.tmp"):  # every name once predictable
+    for name in (".c.pt.partial", ".c.pt.tmp", "c.pt.partial", "c.pt.tmp"):  # every predictable partial name
         (inside / name).symlink_to(victim)
     before = snapshot(outside)
     run(setup(), 1, inside / "c.pt")
@@ -307,6 +307,22 @@ def test_a_rewritten_file_keeps_its_permissions(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert fresh.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_a_checkpoint_under_a_file_names_the_file_that_should_be_a_folder(tmp_path):
+    (tmp_path / "runs").write_text("not a folder")
+    with pytest.raises(NotADirectoryError, match="runs should be a folder but is a file") as caught:
+        run(setup(), 1, tmp_path / "runs" / "deeper" / "c.pt")
+    assert str(tmp_path / "runs" / "deeper" / "c.pt") in str(caught.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["runs"]
+    assert (tmp_path / "runs").read_text() == "not a folder"
+
+
+def test_a_history_written_to_a_folder_says_the_path_is_a_folder(tmp_path):
+    history = run(setup(), 1, None)
+    with pytest.raises(IsADirectoryError, match=f"^{tmp_path} is a folder; expected the path of a file"):
+        history.to_json(tmp_path)
+    assert list(tmp_path.iterdir()) == []
 
 
 # ------------------------------------------------------------- the training command lines

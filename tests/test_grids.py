@@ -1,13 +1,16 @@
-"""The background grids: a run records once and is skipped after, unless its settings change; a
-grid's fit is the notebook's computation; the linear approximation's grid is its full profile."""
+"""The background grids: a run records once and is skipped after, unless its settings change; an
+exact fit reaches the least-squares solution; the linear approximation's grid is its full profile."""
 import argparse
 import dataclasses
 
 import pytest
+import torch
+
+from acdc_core import StackedACDC
 
 from acdc_core.lab import results, suite
 from acdc_core.lab.analysis import grids
-from acdc_core.lab.analysis.approximation import compare, families
+from acdc_core.lab.analysis.approximation import exact_problem, fit_exact
 
 
 def test_a_grid_resumes_run_by_run_and_reruns_changed_settings(tmp_path):
@@ -22,11 +25,29 @@ def test_a_grid_resumes_run_by_run_and_reruns_changed_settings(tmp_path):
     assert results.load("structure_comparison", "check", tmp_path)["runs"][0]["settings"]["method"] == "CG"
 
 
-def test_a_grid_fit_is_the_notebooks_computation():
-    (row,) = compare({"one": {"K=2": families(32, [2], [], [], [])["ACDC original, permutation"]["K=2"]}},
-                     32, 100, 1, "CG", 5)
-    losses, parameters = grids._exact_fit(2, "original", "permutation", 100, "CG", 5, seed=0)
-    assert (row["mse"], row["params"]) == (losses[-1], parameters)
+def test_the_exact_fit_of_a_dense_map_reaches_the_least_squares_solution():
+    built = []
+
+    def dense(seed):
+        built.append(torch.nn.Linear(32, 32, bias=False, dtype=torch.float64))
+        return built[-1]
+
+    losses, parameters = fit_exact(dense, 32, 100, 3, "CG", 500)
+    x, y = exact_problem(32, 100, 3)
+    solution = torch.linalg.lstsq(x, y).solution.T  # y = x W^T holds exactly: the optimum is MSE 0
+    weight = built[0].weight.detach()
+    assert parameters == 32 * 32 and losses[0] > 0.1 and losses[-1] < 1e-5  # CG stops at its tolerance
+    assert losses[-1] == pytest.approx(torch.mean((x @ weight.T - y) ** 2).item(), rel=1e-9)
+    assert torch.allclose(weight, solution, atol=1e-2)
+
+
+def test_an_e25_run_fits_its_stack_to_its_replicates_problem():
+    run = grids.e25_runs(replicates=2, maxiter=3)[1]  # K=1, replicate 1
+    losses, parameters = run.fit()
+    x, y = exact_problem(32, 100, 1)
+    torch.manual_seed(1)
+    stack = StackedACDC(32, 32, 1, shuffle="permutation", seed=1, bias=False, dtype=torch.float64)
+    assert parameters == 2 * 32 and losses[0] == torch.mean((stack(x) - y) ** 2).item()
 
 
 def test_the_linear_approximation_grid_is_its_full_profile():

@@ -63,6 +63,32 @@ def test_the_faithful_recipes_take_the_logs_riffle_and_bias():
         assert all(layer.bias_init == "uniform" for layer in narrowing.layers)
 
 
+def explicit_resize(x, d_to, weight):
+    """The log's widening (concatenate ``x W^T``) or narrowing (the first ``d_to`` features, plus
+    the dropped ones times ``W^T`` when ``weight`` is given), written out."""
+    if d_to > x.shape[1]:
+        return torch.cat([x, x @ weight.T], 1)
+    return x[:, :d_to] + (x[:, d_to:] @ weight.T if weight is not None else 0)
+
+
+@pytest.mark.parametrize("name, out_features", [("e1_normal", 64), ("e2", 10)])
+def test_the_narrowing_stacks_resize_as_written_out_with_the_same_gradients(name, out_features):
+    torch.manual_seed(0)
+    stack = build(name)[1]
+    widths = [784, *(layer.features for layer in stack.layers), out_features]
+    for resize, d, d_to in zip([*stack.resizes, stack.last], widths, widths[1:]):
+        if d == d_to:
+            continue
+        linear = getattr(resize, "linear", None)
+        x = torch.randn(5, d, requires_grad=True)
+        ours, expected = resize(x), explicit_resize(x, d_to, linear and linear.weight)
+        assert ours.shape == (5, d_to) and torch.equal(ours, expected)
+        inputs = [x, *resize.parameters()]
+        got = torch.autograd.grad(ours.square().sum(), inputs)
+        wanted = torch.autograd.grad(expected.square().sum(), inputs)
+        assert all(torch.equal(a, b) for a, b in zip(got, wanted))
+
+
 def test_unknown_model_is_refused():
     with pytest.raises(ValueError, match="model must be one of .*'e11'.*got 'e12'"):
         build("e12")

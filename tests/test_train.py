@@ -86,6 +86,55 @@ def test_a_checkpoint_of_another_run_is_refused(tmp_path):
               checkpoint=tmp_path / "c.pt")
 
 
+def step_schedule(optimiser):
+    return torch.optim.lr_scheduler.StepLR(optimiser, step_size=5, gamma=0.5)
+
+
+@pytest.mark.parametrize("schedule", [None, step_schedule], ids=["constant", "step"])
+def test_a_run_extended_from_two_to_four_epochs_ends_as_a_straight_four_epoch_run(tmp_path, schedule):
+    def fresh(seed=0):
+        model, optimiser, _, tr, te = setup(seed, schedule=False)
+        return model, optimiser, schedule and schedule(optimiser), tr, te
+
+    model, optimiser, scheduler, tr, te = fresh()
+    straight = train(model, tr, te, optimiser, 4, scheduler=scheduler, progress=False, device="cpu")
+    expected = model.state_dict()
+    model, optimiser, scheduler, tr, te = fresh()
+    train(model, tr, te, optimiser, 2, scheduler=scheduler, progress=False, device="cpu",
+          checkpoint=tmp_path / "c.pt")
+    model, optimiser, scheduler, tr, te = fresh(seed=99)  # different weights: all must come from the file
+    extended = train(model, tr, te, optimiser, 4, scheduler=scheduler, progress=False, device="cpu",
+                     checkpoint=tmp_path / "c.pt")
+    assert all(torch.equal(expected[k], model.state_dict()[k]) for k in expected)
+    same = ("epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "learning_rate")
+    assert [[r[k] for k in same] for r in extended.records] == [[r[k] for k in same] for r in straight.records]
+    assert extended.resumed == 2 and torch.load(tmp_path / "c.pt", weights_only=True)["epoch"] == 4
+
+
+def test_a_schedule_shaped_by_the_epochs_is_not_extended(tmp_path):
+    def cosine(epochs):
+        model, optimiser, _, tr, te = setup(schedule=False)
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=epochs * len(tr))
+        return train(model, tr, te, optimiser, epochs, scheduler=scheduler, progress=False,
+                     device="cpu", checkpoint=tmp_path / "c.pt")
+
+    cosine(2)
+    with pytest.raises(CheckpointError, match="schedule .CosineAnnealingLR. may depend on the number of "
+                       "epochs .*keep epochs=2, or start afresh with another checkpoint file"):
+        cosine(4)
+    assert torch.load(tmp_path / "c.pt", weights_only=True)["epoch"] == 2
+
+
+def test_more_epochs_and_another_change_is_still_refused(tmp_path):
+    model, optimiser, _, tr, te = setup(schedule=False)
+    train(model, tr, te, optimiser, 2, progress=False, device="cpu", checkpoint=tmp_path / "c.pt")
+    model, _, _, tr, te = setup(schedule=False)
+    optimiser = torch.optim.Adam(model.parameters(), lr=1e-3)
+    with pytest.raises(CheckpointError, match="another configuration .*optimiser.groups.0..lr: "
+                       "checkpoint 0.01, this run 0.001"):
+        train(model, tr, te, optimiser, 4, progress=False, device="cpu", checkpoint=tmp_path / "c.pt")
+
+
 def test_history_files(tmp_path):
     model, optimiser, _, tr, te = setup(schedule=False)
     history = train(model, tr, te, optimiser, 2, name="h", progress=False, device="cpu")

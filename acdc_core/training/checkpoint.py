@@ -90,8 +90,17 @@ def save(path: str | os.PathLike, fingerprint: dict, epoch: int, model: nn.Modul
              "rng": torch.get_rng_state(), "history": history,
              "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    _make_folder(path)
     write_atomically(path, lambda p: torch.save(state, p))
+
+
+def _make_folder(path: Path) -> None:
+    """Create the folder ``path`` goes in; a file where a folder of it should be is an error."""
+    for folder in reversed(path.parents):
+        if folder.exists() and not folder.is_dir():
+            raise NotADirectoryError(f"cannot write the checkpoint {path}: {folder} should be a "
+                                     "folder but is a file")
+    path.parent.mkdir(parents=True, exist_ok=True)
 
 
 def resume(path: str | os.PathLike, fingerprint: dict, model: nn.Module, optimiser,
@@ -108,7 +117,7 @@ def resume(path: str | os.PathLike, fingerprint: dict, model: nn.Module, optimis
     try:
         _check_structure(state)
         _check_fingerprint(state["fingerprint"], fingerprint)
-        _check_progress(state, fields)
+        _check_progress(state, fields, fingerprint["epochs"])
         _check_model(state["model"], model)
         _check_optimiser(state["optimiser"], optimiser)
         _check_scheduler(state["scheduler"], scheduler)
@@ -157,13 +166,31 @@ def _names(kind) -> str:
     return " or ".join("None" if k is type(None) else k.__name__ for k in kinds)
 
 
+# Schedulers whose learning rate at a step does not depend on how many steps the run has in all.
+LENGTH_FREE_SCHEDULERS = frozenset({"ConstantLR", "StepLR", "MultiStepLR", "ExponentialLR"})
+
+
 def _check_fingerprint(saved: dict, current: dict) -> None:
+    """Refuse a checkpoint of another configuration; one that differs only in ``epochs`` is
+    extended (or shortened) when the schedule cannot depend on the epochs."""
     found = sorted(_differences(saved, current), key=lambda d: d[0].count(".") + d[0].count("["))
+    keys = [key for key, _, _ in found]
+    if not found or (keys == ["epochs"] and _length_free(current["scheduler"])):
+        return
     differences = [f"{key}: checkpoint {was!r}, this run {now!r}" for key, was, now in found]
-    if differences:
-        shown = "; ".join(differences[:8]) + (f"; and {len(differences) - 8} more" if len(differences) > 8 else "")
-        raise CheckpointError(f"written by a run of another configuration ({shown}): use another "
-                              "checkpoint file for this run")
+    shown = "; ".join(differences[:8]) + (f"; and {len(differences) - 8} more" if len(differences) > 8 else "")
+    if "epochs" in keys and not _length_free(current["scheduler"]):
+        raise CheckpointError(
+            f"written by a run of {saved.get('epochs')} epochs whose learning-rate schedule "
+            f"({current['scheduler']['class']}) may depend on the number of epochs ({shown}): keep "
+            f"epochs={saved.get('epochs')}, or start afresh with another checkpoint file; only runs "
+            f"without a scheduler or with {', '.join(sorted(LENGTH_FREE_SCHEDULERS))} can be extended")
+    raise CheckpointError(f"written by a run of another configuration ({shown}): use another "
+                          "checkpoint file for this run")
+
+
+def _length_free(scheduler: dict | None) -> bool:
+    return scheduler is None or scheduler["class"] in LENGTH_FREE_SCHEDULERS
 
 
 def _differences(saved, current, prefix: str = ""):
@@ -179,17 +206,22 @@ def _differences(saved, current, prefix: str = ""):
         yield prefix, saved, current
 
 
-def _check_progress(state: dict, fields) -> None:
-    epoch, epochs = state["epoch"], state["fingerprint"].get("epochs")
-    if not 0 <= epoch <= epochs:
-        raise CheckpointError(f"{epoch} completed epochs, expected 0 to {epochs}")
+def _check_progress(state: dict, fields, epochs: int) -> None:
+    """The counts fit together: at most the saved run's ``epochs`` completed, and at most
+    ``epochs``, this run's."""
+    epoch, planned = state["epoch"], state["fingerprint"].get("epochs")
+    if not 0 <= epoch <= planned:
+        raise CheckpointError(f"{epoch} completed epochs, expected 0 to {planned}")
+    if epoch > epochs:
+        raise CheckpointError(f"{epoch} completed epochs, more than this run's {epochs}: ask for "
+                              f"at least {epoch} epochs, or use another checkpoint file")
     history = state["history"]
     if len(history) != epoch or not all(isinstance(r, dict) and set(r) == set(fields) for r in history):
         raise CheckpointError(f"the history should hold {epoch} records with the fields "
                               f"{', '.join(fields)}")
     partial = state["partial"]
     if partial is not None:
-        if epoch == epochs or set(partial) != set(_PARTIAL) or not all(
+        if epoch == planned or set(partial) != set(_PARTIAL) or not all(
                 isinstance(partial[k], kind) and not isinstance(partial[k], bool) for k, kind in _PARTIAL.items()):
             raise CheckpointError(f"the progress through epoch {epoch + 1} should hold "
                                   f"{', '.join(f'{k} ({t.__name__})' for k, t in _PARTIAL.items())}")

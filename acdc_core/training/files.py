@@ -16,6 +16,8 @@ def write_atomically(target: str | os.PathLike, write: Callable[[Path], object])
     A failing ``write`` leaves ``target`` as it was and removes the partial file. The new file
     takes the old one's permissions, or the usual ones (0666 less the umask) when new."""
     target = Path(target)
+    if target.is_dir():
+        raise IsADirectoryError(f"{target} is a folder; expected the path of a file to write")
     handle, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".partial")
     partial = Path(name)
     try:

@@ -103,8 +103,9 @@ def train(model: nn.Module, train_batches: Iterable, test_batches: Iterable,
             resuming part-way through an epoch needs ``train_batches.set_epoch(e, start)``.
         optimiser: built on ``model``'s parameters.
         epochs: total number of epochs of the run, at least 1 (a resumed run continues up to it;
-            it is part of the run's configuration, so a run of more or fewer epochs needs another
-            checkpoint file).
+            a checkpoint of fewer epochs is extended to it when the run has no scheduler or one
+            whose rates do not depend on the number of epochs, see
+            :data:`acdc_core.training.checkpoint.LENGTH_FREE_SCHEDULERS`).
         name: the run's name, stored in the checkpoint.
         scheduler: stepped after every batch (build epoch-based schedules in batches).
         loss_fn: ``loss_fn(output, labels)`` of the model's whole output, a mean over the batch;

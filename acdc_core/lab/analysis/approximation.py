@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ...base import parameter_count
 from ...training.optimise import fit_scipy, fit_torch, mse
 from ...stack import StackedACDC
 
@@ -121,27 +122,30 @@ def families(n: int, depths, groups, shufflenet_layers, ranks) -> dict[str, dict
     return out
 
 
+def fit_exact(build, n: int, samples: int, seed: int, method: str = "CG",
+              maxiter: int = 1000) -> tuple[list[float], int]:
+    """``build(seed)`` fitted by a scipy ``method`` to :func:`exact_problem` ``(n, samples, seed)``:
+    (the MSE after each iteration, the model's parameter count)."""
+    x, y = exact_problem(n, samples, seed)
+    model = build(seed)
+    losses, _ = fit_scipy(model, mse(x, y), method=method, maxiter=maxiter)
+    return losses, parameter_count(model)
+
+
 def compare(builders: dict[str, dict], n: int, samples: int, replicates: int, method: str = "CG",
             maxiter: int = 1000, seed: int = 0, progress=None) -> list[dict]:
     """Fit every configuration on ``replicates`` fresh problems (replicate r: target, inputs and
     model from seed ``seed + r``); rows with the parameter count and the mean and standard
     deviation of the final MSE. ``progress``: e.g. :func:`acdc_core.lab.notebook.progress`, called
     as ``progress(configurations, desc=...)``."""
-    from ...base import parameter_count
-
-    problems = [exact_problem(n, samples, seed + r) for r in range(replicates)]
     configurations = [(family, config, build) for family, configs in builders.items()
                       for config, build in configs.items()]
     if progress:
         configurations = progress(configurations, desc=f"configurations ({replicates} fits each)")
     rows = []
     for family, config, build in configurations:
-        finals, count = [], None
-        for r, (x, y) in enumerate(problems):
-            model = build(seed + r)
-            count = parameter_count(model)
-            losses, _ = fit_scipy(model, mse(x, y), method=method, maxiter=maxiter)
-            finals.append(losses[-1])
+        fits = [fit_exact(build, n, samples, seed + r, method, maxiter) for r in range(replicates)]
+        finals, count = [losses[-1] for losses, _ in fits], fits[-1][1]
         values = torch.tensor(finals, dtype=torch.float64)
         rows.append({"family": family, "config": config, "params": count,
                      "mse": values.mean().item(),

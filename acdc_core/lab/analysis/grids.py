@@ -30,9 +30,8 @@ import torch
 
 from ...base import parameter_count
 from ...stack import StackedACDC
-from ...training.optimise import fit_scipy, mse
 from .. import results
-from .approximation import acdc_stack, exact_problem, families, fit, problem
+from .approximation import acdc_stack, families, fit, fit_exact, problem
 
 E25_DEPTHS = (1, 2, 4, 8, 16, 32)
 E25_SHUFFLES = ("permutation", "unriffle", "none")
@@ -58,30 +57,16 @@ def stack_label(parameterisation: str, shuffle: str, k: int) -> str:
     return f"ACDC {parameterisation}, {shuffle}, K={k}"
 
 
-def _exact_fit(k: int, parameterisation: str, shuffle: str, samples: int, method: str, maxiter: int,
-               seed: int) -> tuple[list[float], int]:
-    """A K-layer linear stack without biases fitted to E24/E25's problem of replicate ``seed``."""
-    def build(seed):
-        with torch.random.fork_rng():
-            torch.manual_seed(seed)
-            return StackedACDC(32, 32, k, shuffle=shuffle, seed=seed, bias=False,
-                               parameterisation=parameterisation, dtype=torch.float64)
-    return _fit_exact(build, samples, method, maxiter, seed)
-
-
-def _fit_exact(build, samples: int, method: str, maxiter: int, seed: int) -> tuple[list[float], int]:
-    """``build(seed)`` fitted to E24/E25's problem (M = 32) of replicate ``seed``."""
-    x, y = exact_problem(32, samples, seed)
-    model = build(seed)
-    losses, _ = fit_scipy(model, mse(x, y), method=method, maxiter=maxiter)
-    return losses, parameter_count(model)
+def _acdc(k: int, parameterisation: str, shuffle: str) -> Callable[[int], StackedACDC]:
+    """The structure comparison's K-layer stack without biases at M = 32: seed -> model."""
+    return families(32, [k], [], [], [])[f"ACDC {parameterisation}, {shuffle}"][f"K={k}"]
 
 
 def e25_runs(replicates: int = 10, maxiter: int = 1000) -> list[GridRun]:
     settings = {"M": 32, "samples": 100, "method": "CG", "maxiter": maxiter}
     return [GridRun("structure_comparison", "E25 " + stack_label(p, shuffle, k), r,
                     f"E25 problem: random 32×32 W, 100 samples, replicate {r}", settings,
-                    lambda k=k, p=p, shuffle=shuffle, r=r: _exact_fit(k, p, shuffle, 100, "CG", maxiter, r))
+                    lambda k=k, p=p, shuffle=shuffle, r=r: fit_exact(_acdc(k, p, shuffle), 32, 100, r, "CG", maxiter))
             for p in ("original", "riffle") for shuffle in E25_SHUFFLES for k in E25_DEPTHS
             for r in range(replicates)]
 
@@ -90,7 +75,8 @@ def e24_runs(replicates: int = 3, maxiter: int = 100) -> list[GridRun]:
     settings = {"M": 32, "samples": 10_000, "method": "BFGS", "maxiter": maxiter}
     return [GridRun("structure_comparison", "E24 " + stack_label("original", "permutation", k), r,
                     f"E24 problem: random 32×32 W, 10,000 samples, replicate {r}", settings,
-                    lambda k=k, r=r: _exact_fit(k, "original", "permutation", 10_000, "BFGS", maxiter, r))
+                    lambda k=k, r=r: fit_exact(
+                        _acdc(k, "original", "permutation"), 32, 10_000, r, "BFGS", maxiter))
             for k in E24_DEPTHS for r in range(replicates)]
 
 
@@ -120,7 +106,7 @@ def family_runs(replicates: int = 10, maxiter: int = 1000) -> list[GridRun]:
     builders = families(32, [], [2, 4, 8], [], [])
     return [GridRun("structure_comparison", f"E25 {family}, {config}", r,
                     f"E25 problem: random 32×32 W, 100 samples, replicate {r}", settings,
-                    lambda build=build, r=r: _fit_exact(build, 100, "CG", maxiter, r))
+                    lambda build=build, r=r: fit_exact(build, 32, 100, r, "CG", maxiter))
             for family in ("Monarch", "butterfly") for config, build in builders[family].items()
             for r in range(replicates)]
 

@@ -15,7 +15,7 @@ from torch import nn
 from ...acdc import ACDC
 from ...checks import check_choice
 from ...shuffle import unriffle
-from ...stack import StackedACDC
+from ...stack import StackedACDC, grow, shrink
 from ..log_figures import accuracy
 
 LOG_LAYERS = {"shuffle": "unriffle", "bias_init": "uniform"}  # the log's code: its riffle, nn.Linear's bias
@@ -76,7 +76,8 @@ class NarrowingACDC(nn.Module):
 
 class _Resized(nn.Module):
     """Widen by concatenating ``Linear(d, d_to - d)(x)``, or narrow to the first ``d_to`` features
-    plus, with ``residual``, ``Linear(d - d_to, d_to)`` of the rest: ``(B, d) -> (B, d_to)``."""
+    plus, with ``residual``, ``Linear(d - d_to, d_to)`` of the rest: ``(B, d) -> (B, d_to)``;
+    :class:`~acdc_core.stack.StackedACDC`'s grow and shrink with their bias-free linear maps."""
 
     def __init__(self, d: int, d_to: int, residual: bool):
         super().__init__()
@@ -88,9 +89,8 @@ class _Resized(nn.Module):
 
     def forward(self, x):
         if self.d_to > x.shape[-1]:
-            return torch.cat([x, self.linear(x)], -1)
-        kept = x[:, :self.d_to]
-        return kept if self.linear is None else kept + self.linear(x[:, self.d_to:])
+            return grow(x, self.d_to, "linear", self.linear)
+        return shrink(x, self.d_to, "truncate" if self.linear is None else "linear", self.linear)
 
 
 def _resize(d: int, d_to: int, residual: bool) -> nn.Module:

@@ -88,7 +88,7 @@ class Record:
 
     def check_targets(self, owners: list[str]) -> None:
         """Refuse when a file the suite writes whole for ``owners`` exists and is not recorded
-        as the suite's (or is no longer a plain file)."""
+        as the suite's (or is not a plain file)."""
         clashes = [name for owner in owners for name in own_files(owner)
                    if os.path.lexists(self.out / name)
                    and not (name in self.files.get(owner, []) and is_regular(self.out / name))]
