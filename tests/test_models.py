@@ -99,7 +99,18 @@ def test_recipes_of_the_log():
     for name in ("e1_uniform", "e1_normal", "e2"):
         recipe = MNIST_MODELS[name]
         assert (recipe.optimiser, recipe.lr, recipe.momentum, recipe.batch_size) == ("sgd", 0.01, 0.5, 64)
-    assert MNIST_MODELS["e11_improved"].change  # labelled as a change
+
+
+
+def test_the_improved_e11_changes_only_its_training_and_says_so():
+    """Against the log's E11 (Adam at 1e-3, constant, unshifted digits): the same network, and
+    every setting that differs is named in its ``change``."""
+    log, improved = MNIST_MODELS["e11"], MNIST_MODELS["e11_improved"]
+    assert improved.build is log.build
+    assert (improved.schedule, improved.lr, improved.shift) == ("onecycle", 1e-2, 1)
+    assert (log.schedule, log.lr, log.shift) == ("constant", 1e-3, 0)
+    for named in ("one-cycle", "1e-2", "1e-3", "shifted"):
+        assert named in improved.change
 
 
 def test_the_logs_setting_for_the_verdicts():
