@@ -31,7 +31,7 @@ def blobs(n, seed):
     labels = torch.randint(0, 2, (n,), generator=g)
     images = torch.randint(0, 128, (n, 1, 4, 4), generator=g, dtype=torch.uint8)
     images[:, :, :2] += (labels * 120).to(torch.uint8)[:, None, None, None]
-    return Dataset(images, labels, "blobs", ("dark", "bright"), (0.5,), (0.25,))
+    return Dataset(images, labels, ("dark", "bright"), (0.5,), (0.25,), source="blobs", split="train")
 
 
 def notebook_file(folder, name, parameters, body):

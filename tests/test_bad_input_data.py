@@ -408,7 +408,7 @@ def test_root_that_is_a_file(tmp_path, monkeypatch):
 
 def tiny_dataset(**changes) -> Dataset:
     fields = dict(images=torch.zeros(4, 1, 2, 2, dtype=torch.uint8), labels=torch.tensor([0, 1, 1, 0]),
-                  name="tiny", classes=("a", "b"), mean=(0.5,), std=(0.25,))
+                  classes=("a", "b"), mean=(0.5,), std=(0.25,), source="tiny", split="train")
     return Dataset(**{**fields, **changes})
 
 

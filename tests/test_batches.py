@@ -9,8 +9,8 @@ from acdc_core.training.data import Dataset
 def dataset(n=10, channels=1, size=6):
     images = torch.randint(0, 256, (n, channels, size, size), dtype=torch.uint8,
                            generator=torch.Generator().manual_seed(0))
-    return Dataset(images, torch.arange(n) % 3, "toy", ("a", "b", "c"), (0.5,) * channels,
-                   (0.25,) * channels)
+    return Dataset(images, torch.arange(n) % 3, ("a", "b", "c"), (0.5,) * channels,
+                   (0.25,) * channels, source="toy", split="train")
 
 
 def test_every_sample_once_per_epoch_in_an_order_fixed_by_seed_and_epoch():

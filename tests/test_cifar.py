@@ -4,6 +4,7 @@ import os
 import socket
 import subprocess
 import sys
+from dataclasses import replace
 
 import pytest
 import torch
@@ -64,10 +65,8 @@ def test_absent_cifar_falls_back_to_the_standin_and_says_why(tmp_path):
 
 def test_the_standin_is_told_apart_and_its_runs_differ_from_the_logs():
     train_set, test_set = small_standin(64, 32)
-    assert cifar_analysis.is_standin(train_set) and cifar_analysis.is_standin(test_set)
-    real = data.Dataset(train_set.images, train_set.labels, "CIFAR-10 train 64", train_set.classes,
-                        train_set.mean, train_set.std)
-    assert not cifar_analysis.is_standin(real)
+    assert train_set.synthetic and test_set.synthetic
+    real = replace(train_set, source="CIFAR-10", detail="", synthetic=False)
     assert cifar_analysis.log_setting("e22", train_set, test_set, 3) == {
         "data": ("synthetic stand-in", "CIFAR-10"), "training images": (64, 50_000),
         "test images": (32, 10_000), "epochs": (3, 150)}

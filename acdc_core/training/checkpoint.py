@@ -193,6 +193,12 @@ def _length_free(scheduler: dict | None) -> bool:
     return scheduler is None or scheduler["class"] in LENGTH_FREE_SCHEDULERS
 
 
+def extendable(scheduler) -> bool:
+    """Whether a run under ``scheduler`` (None: a constant rate) can be resumed for more epochs
+    than it was started with: its rates do not depend on the number of epochs."""
+    return scheduler is None or type(scheduler).__name__ in LENGTH_FREE_SCHEDULERS
+
+
 def _differences(saved, current, prefix: str = ""):
     """(dotted key, saved value, current value) for every leaf where the two differ."""
     if isinstance(saved, dict) and isinstance(current, dict):

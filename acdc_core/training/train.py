@@ -12,7 +12,6 @@ import csv
 import json
 import math
 import os
-import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -68,22 +67,6 @@ class History:
 def default_device() -> torch.device:
     """CUDA when present, else the CPU."""
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-def run_title(recipe: str, data: str, epochs: int, seed: int, amp: bool = False) -> str:
-    """The name a recipe's run goes by in its history and checkpoint."""
-    return f"{recipe} on {data}, {epochs} epochs, seed {seed}" + (", bfloat16 autocast" if amp else "")
-
-
-def checkpoint_file(folder: str | os.PathLike | None, recipe: str, data: str, epochs: int,
-                    seed: int, amp: bool = False) -> Path | None:
-    """Where a recipe's run checkpoints in ``folder`` (None without a folder): a file name made of
-    recipe, data, epochs, seed and autocast, so a rerun with the same settings picks it up again."""
-    if not folder:
-        return None
-    words = f"{recipe} {data} e{epochs} s{seed}" + (" amp" if amp else "")
-    slug = re.sub(r"[^a-z0-9]+", "-", words.lower()).strip("-")
-    return Path(folder) / f"{slug}.pt"
 
 
 def train(model: nn.Module, train_batches: Iterable, test_batches: Iterable,

@@ -4,22 +4,17 @@ recipes are :mod:`acdc_core.lab.models.cifar_recipes`', the runs :mod:`acdc_core
 from __future__ import annotations
 
 from ...checks import check_choice
-from ...training.data import STANDIN_LABEL, Dataset
+from ...training.data import Dataset
 from ..models.cifar_recipes import CIFAR_RECIPES
 
 CIFAR10_IMAGES = {"train": 50_000, "test": 10_000}
-
-
-def is_standin(split: Dataset) -> bool:
-    """Whether ``split`` is (a part of) the generated stand-in rather than CIFAR-10 itself."""
-    return split.name.startswith(STANDIN_LABEL)
 
 
 def log_setting(name: str, train_set: Dataset, test_set: Dataset, epochs: int) -> dict[str, tuple]:
     """What a run of recipe ``name`` for ``epochs`` epochs on these splits shares with the log's
     (whole CIFAR-10, the recipe's epochs), as :func:`~.verdicts.verdict`'s ``setting``."""
     check_choice("recipe", name, tuple(CIFAR_RECIPES))
-    data = "synthetic stand-in" if is_standin(train_set) else "CIFAR-10"
+    data = "synthetic stand-in" if train_set.synthetic else "CIFAR-10"
     return {"data": (data, "CIFAR-10"), "training images": (len(train_set), CIFAR10_IMAGES["train"]),
             "test images": (len(test_set), CIFAR10_IMAGES["test"]),
             "epochs": (epochs, CIFAR_RECIPES[name].epochs)}

@@ -17,7 +17,6 @@ from ...checks import check_choice
 from ...training.data import STANDIN_LABEL, DataNotFoundError, Dataset, load
 from ...training.distill import Distilled, DistillationLoss
 from ...training.train import parameter_groups
-from ..analysis.cifar import is_standin
 from ...costs import layer_costs, totals
 from ..command import count
 from ..models.cifar_recipes import CIFAR_RECIPES, SCHEDULES, Built, CifarRecipe, build
@@ -41,17 +40,11 @@ def load_or_standin(dataset: str = "cifar10", root=None, download: bool = True,
 
 
 def renamed(splits, data_name: str | None) -> list[Dataset]:
-    """``splits`` with "CIFAR-10" in their names replaced by ``data_name`` (e.g. "CIFAR-10 (JPEG
-    copy)" for a re-encoded copy); the stand-in keeps its name, and nothing changes when
+    """``splits`` with their source called ``data_name`` (e.g. "CIFAR-10 (JPEG copy)" for a
+    re-encoded copy); the synthetic stand-in keeps its name, and nothing changes when
     ``data_name`` is empty."""
-    return [split if not data_name or is_standin(split) else
-            replace(split, name=split.name.replace("CIFAR-10", data_name, 1)) for split in splits]
-
-
-def data_provenance(split: Dataset) -> tuple[str, bool]:
-    """What :func:`acdc_core.lab.results.provenance` says of the data ``split`` comes from: its
-    name without the split's size, and whether its files were verified."""
-    return split.name.split(" train")[0].split(" test")[0].rstrip(", "), "unverified" not in split.name
+    return [split if not data_name or split.synthetic else replace(split, source=data_name)
+            for split in splits]
 
 
 def schedule_factor(recipe: CifarRecipe, steps_per_epoch: int, epochs: int | None = None) -> Callable[[int], float]:
@@ -75,7 +68,8 @@ def schedule_factor(recipe: CifarRecipe, steps_per_epoch: int, epochs: int | Non
 def plan(name: str, train_set: Dataset, test_set: Dataset, epochs: int, seed: int,
          teacher: nn.Module | None) -> tuple[Plan, Built]:
     """Recipe ``name``'s network drawn from seed ``seed`` (beside ``teacher`` for a student), its
-    batches (each process's shard under ``torchrun``), SGD with decay groups, and schedule."""
+    batches (each process's shard under ``torchrun``), SGD with decay groups, and schedule (None
+    for a constant rate, so that a longer run extends a finished one)."""
     recipe = CIFAR_RECIPES[name]
     torch.manual_seed(seed)
     built = build(name)
@@ -86,7 +80,8 @@ def plan(name: str, train_set: Dataset, test_set: Dataset, epochs: int, seed: in
     shard = distributed.shard()
     train_batches = Batches(train_set, recipe.batch_size, shuffle=True, seed=seed, shard=shard,
                             augment=cifar_augment(recipe.cutout))
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimiser, schedule_factor(recipe, len(train_batches), epochs))
+    scheduler = None if recipe.schedule == "constant" else \
+        torch.optim.lr_scheduler.LambdaLR(optimiser, schedule_factor(recipe, len(train_batches), epochs))
     model = Distilled(built.model, teacher) if recipe.teacher else built.model
     options = {"checkpoint_every": 50, "loss_fn": DistillationLoss(recipe.beta)}
     return Plan(model, train_batches, Batches(test_set, TEST_BATCH, shard=shard), optimiser, scheduler,
@@ -161,7 +156,7 @@ def options(args, name: str) -> dict:
 
 
 STUDY = Study("cifar", CIFAR_RECIPES, ("cifar10", "cifar10_standin"), None, run, run_record, data,
-              data_provenance, flags, options)
+              flags, options)
 
 
 def main(argv=None) -> None:

@@ -60,13 +60,8 @@ def data(args) -> tuple[Dataset, Dataset]:
     return load(args.dataset, root=args.root)
 
 
-def origin(split: Dataset) -> tuple[str, bool]:
-    """The data a run on ``split`` came from (its name before the split) and that it was verified."""
-    return split.name.split(" train")[0], True
-
-
 STUDY = Study("mnist", MNIST_MODELS, ("mnist", "fashion_mnist", "mnist_subset"), 10, run, run_record,
-              data, origin)
+              data)
 
 
 def main(argv=None) -> None:

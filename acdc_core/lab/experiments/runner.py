@@ -3,6 +3,7 @@ the record a finished run leaves, and the command line that trains and records t
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +14,8 @@ from torch import nn
 
 from ...training import distributed
 from ...training.data import Dataset
-from ...training.train import History, checkpoint_file, run_title, train
+from ...training.checkpoint import extendable
+from ...training.train import History, train
 from .. import results
 from ..command import count, run_spec
 
@@ -46,12 +48,25 @@ def fit(name: str, plan: Plan, data: Dataset, epochs: int, seed: int, device=Non
         checkpoint_dir: str | Path | None = None, progress: bool | Callable = True,
         amp: bool = False) -> History:
     """Train ``plan`` for ``epochs`` epochs on ``data`` (its name titles the run); with
-    ``checkpoint_dir``, checkpointed there under a name made of recipe, data, epochs and seed, so
-    a finished or interrupted run is picked up again."""
-    checkpoint = checkpoint_file(checkpoint_dir, name, data.name, epochs, seed, amp)
+    ``checkpoint_dir``, checkpointed there (:func:`checkpoint_file`), so a finished or interrupted
+    run is picked up again, and one asked for more epochs trains on where its schedule allows."""
+    length = None if extendable(plan.scheduler) else epochs
+    checkpoint = checkpoint_file(checkpoint_dir, name, data, seed, amp, length)
+    title = f"{name} on {data.name}, seed {seed}" + (", bfloat16 autocast" if amp else "")
     return train(plan.model, plan.train_batches, plan.test_batches, plan.optimiser, epochs,
-                 name=run_title(name, data.name, epochs, seed, amp), scheduler=plan.scheduler,
+                 name=title, scheduler=plan.scheduler,
                  device=device, amp=amp, checkpoint=checkpoint, progress=progress, **plan.options)
+
+
+def checkpoint_file(folder: str | Path | None, recipe: str, data: Dataset, seed: int, amp: bool,
+                    epochs: int | None) -> Path | None:
+    """Where a run checkpoints in ``folder`` (None without one): a file named by recipe, the data's
+    slug, ``epochs`` (None for a schedule that does not depend on them: a longer rerun then extends
+    the checkpoint), seed and autocast, e.g. ``e11-mnist-train-60000-s0.pt``."""
+    if not folder:
+        return None
+    words = [recipe, data.slug, *([f"e{epochs}"] if epochs else []), f"s{seed}", *(["amp"] if amp else [])]
+    return Path(folder) / (re.sub(r"[^a-z0-9]+", "-", " ".join(words).lower()).strip("-") + ".pt")
 
 
 def run_record(result: Run, data: str, provenance: dict, **extra) -> dict:
@@ -69,9 +84,8 @@ class Study:
     """A study's command line: ``name`` (its results folder and module), ``recipes``, the
     datasets it trains on (the first the default), its default epochs (None: each recipe's),
     ``run`` (recipe, train, test, epochs, seed, **options) → :class:`Run`, ``record``
-    (run, data name, provenance) → record, ``data`` (parsed arguments) → (train, test),
-    ``origin`` (train split) → (data source, verified), ``flags`` adding its own arguments and
-    ``options`` (arguments, recipe) → ``run``'s further keywords."""
+    (run, data name, provenance) → record, ``data`` (parsed arguments) → (train, test), ``flags``
+    adding its own arguments and ``options`` (arguments, recipe) → ``run``'s further keywords."""
     name: str
     recipes: Mapping
     datasets: tuple[str, ...]
@@ -79,7 +93,6 @@ class Study:
     run: Callable[..., Run]
     record: Callable[[Run, str, dict], dict]
     data: Callable[[argparse.Namespace], tuple[Dataset, Dataset]]
-    origin: Callable[[Dataset], tuple[str, bool]]
     flags: Callable[[argparse.ArgumentParser], None] = lambda parser: None
     options: Callable[[argparse.Namespace, str], dict] = lambda args, name: {}
 
@@ -115,7 +128,7 @@ def main(study: Study, argv=None, description: str = "") -> None:
     train_set, test_set = study.data(args)
     command = (f"python -m acdc_core.lab.experiments.{study.name} "
                + " ".join(sys.argv[1:] if argv is None else argv))
-    origin = results.provenance(command, *study.origin(train_set))
+    origin = results.provenance(command, train_set.origin, train_set.verified)
     for name, seed in args.runs:
         result = study.run(name, train_set, test_set, args.epochs, seed, checkpoint_dir=args.checkpoint_dir,
                            progress=False, amp=args.amp, **study.options(args, name))
