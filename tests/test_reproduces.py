@@ -38,3 +38,35 @@ def test_other_parameters_compare_nothing_and_say_so(tmp_path, monkeypatch, caps
     reproduces("cifar", PARAMETERS, {"x": (1.0, 0.1)}, path)
     out = capsys.readouterr().out
     assert out.count("nothing compared") == 2
+
+
+def test_the_canonical_refresh_records_the_headline_as_the_answer_shown_first(tmp_path, monkeypatch,
+                                                                             capsys):
+    from acdc_core.lab import notebook
+
+    answers = tmp_path / "answers.json"
+    monkeypatch.setattr(notebook, "ANSWERS", answers)
+    monkeypatch.delenv("ACDC_OUTPUT_DIR", raising=False)
+    monkeypatch.setenv("ACDC_NOTEBOOK", "mnist")
+    notebook.headline("Does it train?", ["yes, to 97.1%"])  # a run that is not the refresh
+    assert not answers.exists()
+    notebook.answer("mnist", answers)
+    assert "No answer is recorded for mnist yet" in capsys.readouterr().out
+    monkeypatch.setenv("ACDC_RECORD_REFERENCE", "1")
+    notebook.headline("Does it train?", ["yes, to 97.1%", "faster than dense"])
+    recorded = json.loads(answers.read_text())["mnist"]
+    assert recorded["findings"] == ["yes, to 97.1%", "faster than dense"]
+    assert recorded["provenance"]["command"] == "make refresh"
+    capsys.readouterr()
+    notebook.answer("mnist", answers)
+    shown = capsys.readouterr().out.splitlines()
+    assert shown[0] == "Does it train?" and shown[1].startswith("Recorded answer (quick profile, commit ")
+    assert shown[2:] == ["- yes, to 97.1%", "- faster than dense"]
+
+
+@pytest.mark.parametrize("count", [0, 6])
+def test_a_headline_answers_in_one_to_five_findings(count):
+    from acdc_core.lab.notebook import headline
+
+    with pytest.raises(ValueError, match=f"1 to 5 findings, got {count}"):
+        headline("Why?", [f"finding {k}" for k in range(count)])

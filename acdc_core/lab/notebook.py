@@ -29,6 +29,8 @@ REFERENCES = results.RESULTS / "references.json"  # the canonical refresh's run-
 HEADLESS = os.environ.get("ACDC_HEADLESS", "") not in ("", "0")
 RUNNER_SUFFIXES = ("ipynb", "html", "metrics.json")  # NOTEBOOK.* files the runner writes itself
 HEADLINE = "headline.json"  # NOTEBOOK.headline.json: the question and findings, shown by the index
+ANSWERS = results.RESULTS / "answers.json"  # each notebook's headline at the canonical refresh
+MOST_FINDINGS = 5
 
 
 def output_dir() -> Path | None:
@@ -100,11 +102,9 @@ def reproduces(notebook: str, parameters: dict, figures: dict[str, tuple[float, 
     path = Path(references)
     recorded = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
     if os.environ.get("ACDC_RECORD_REFERENCE", "") not in ("", "0"):
-        recorded[notebook] = {"parameters": parameters, "provenance": results.provenance(
+        _update_json(path, notebook, {"parameters": parameters, "provenance": results.provenance(
             "make refresh", "the notebook's quick defaults", verified=True),
-            "figures": {name: value for name, (value, _) in figures.items()}}
-        text = json.dumps(recorded, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
-        write_atomically(path, lambda partial: partial.write_text(text, encoding="utf-8"))
+            "figures": {name: value for name, (value, _) in figures.items()}})
         print(f"{len(figures)} figures recorded as the reference of {notebook}")
         return
     reference = recorded.get(notebook)
@@ -128,14 +128,54 @@ def reproduces(notebook: str, parameters: dict, figures: dict[str, tuple[float, 
 
 def headline(question: str, findings: list[str]) -> None:
     """Print the notebook's question and its findings (one sentence each, numbers with their units
-    and verdicts); run by the suite, also keep them as ``NOTEBOOK.headline.json`` for its index."""
+    and verdicts, the first answering the question; at most :data:`MOST_FINDINGS`); run by the
+    suite, also keep them as ``NOTEBOOK.headline.json`` for its index, and under the canonical
+    refresh (``ACDC_RECORD_REFERENCE=1``) record them as the notebook's answer (:func:`answer`)."""
+    if not findings or len(findings) > MOST_FINDINGS:
+        raise ValueError(f"a headline answers its question in 1 to {MOST_FINDINGS} findings, got "
+                         f"{len(findings)}: put the rest in a table")
     print(textwrap.fill(question, 100))
     for finding in findings:
         print(textwrap.fill(finding, 100, initial_indent="- ", subsequent_indent="  "))
+    answered = {"question": question, "findings": findings}
     target = output_path(HEADLINE)
     if target is not None:
-        text = json.dumps({"question": question, "findings": findings}, indent=1, ensure_ascii=False)
+        text = json.dumps(answered, indent=1, ensure_ascii=False)
         write_atomically(target, lambda path: path.write_text(text, encoding="utf-8"))
+    notebook = os.environ.get("ACDC_NOTEBOOK")
+    if notebook and os.environ.get("ACDC_RECORD_REFERENCE", "") not in ("", "0"):
+        provenance = results.provenance("make refresh", "the notebook's quick defaults", verified=True)
+        _update_json(ANSWERS, notebook, {**answered, "provenance": provenance})
+
+
+def _update_json(path: Path, key: str, value) -> None:
+    """Set ``key`` of the JSON object in ``path`` (created when absent) to ``value``, atomically."""
+    recorded = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    recorded[key] = value
+    text = json.dumps(recorded, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
+    write_atomically(path, lambda partial: partial.write_text(text, encoding="utf-8"))
+
+
+def recorded_answer(notebook: str, answers: str | os.PathLike = ANSWERS) -> dict | None:
+    """The question, findings and provenance the canonical refresh recorded for ``notebook``
+    (None when it has recorded none)."""
+    path = Path(answers)
+    return json.loads(path.read_text(encoding="utf-8")).get(notebook) if path.is_file() else None
+
+
+def answer(notebook: str, answers: str | os.PathLike = ANSWERS) -> None:
+    """Print the notebook's question and the answer its last canonical refresh recorded, with
+    where and when it ran: what a notebook shows first, before its method."""
+    recorded = recorded_answer(notebook, answers)
+    if recorded is None:
+        print(f"No answer is recorded for {notebook} yet: `make refresh` records one.")
+        return
+    origin = recorded["provenance"]
+    print(textwrap.fill(recorded["question"], 100))
+    print(f"Recorded answer (quick profile, commit {origin['commit']}, {origin['date']}, "
+          f"{origin['machine']}):")
+    for finding in recorded["findings"]:
+        print(textwrap.fill(finding, 100, initial_indent="- ", subsequent_indent="  "))
 
 
 def progress(iterable=None, *, desc: str, total: int | None = None, leave: bool = True):

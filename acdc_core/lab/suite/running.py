@@ -112,12 +112,14 @@ def kernelspec() -> dict:
 def refresh(path: Path, timeout: int = 1800) -> None:
     """Re-execute ``path`` in place with its defaults on the CPU, without timing metadata; its
     run-dependent figures become the reference of later runs (see
-    :func:`acdc_core.lab.notebook.reproduces`)."""
+    :func:`acdc_core.lab.notebook.reproduces`) and its headline the notebook's recorded answer
+    (:func:`acdc_core.lab.notebook.answer`)."""
     from nbclient import NotebookClient
     import nbformat
 
-    os.environ.update(ACDC_HEADLESS="1", CUDA_VISIBLE_DEVICES="", ACDC_RECORD_REFERENCE="1")
-    for variable in ("ACDC_OUTPUT_DIR", "ACDC_NOTEBOOK", "ACDC_METRICS_FILE", "ACDC_OUTPUTS_FILE"):
+    os.environ.update(ACDC_HEADLESS="1", CUDA_VISIBLE_DEVICES="", ACDC_RECORD_REFERENCE="1",
+                      ACDC_NOTEBOOK=path.stem)  # the name its answer is recorded under
+    for variable in ("ACDC_OUTPUT_DIR", "ACDC_METRICS_FILE", "ACDC_OUTPUTS_FILE"):
         os.environ.pop(variable, None)
     nb = read_notebook(path)
     NotebookClient(nb, timeout=timeout, kernel_name=KERNEL, record_timing=False,
