@@ -106,6 +106,7 @@ def test_run_writes_outputs_and_a_failure_does_not_stop_the_others(folder, tmp_p
     assert "<a href='beta.values.txt'>values.txt</a>" in index
     assert "<p class='question'>How tall is the line?</p>\n<ul><li>its top: 8.0 units &lt;high&gt;</li></ul>" in index
     assert "headline.json</a>" not in index and "<th>total</th>" not in index  # shown as findings, not raw
+    assert "without encryption" not in result.stderr + result.stdout  # the kernels' transport is encrypted
 
 
 def test_refused_run_exits_2_and_runs_nothing(folder, tmp_path):

@@ -19,6 +19,17 @@ from .selection import read_notebook
 KERNEL = "python3"
 
 
+def encrypted_kernels() -> type:
+    """A kernel manager that gives the kernel CurveZMQ keys where it supports them, so that its
+    messages are encrypted (and ipykernel does not warn, at every start, that they are not)."""
+    from jupyter_client import AsyncKernelManager
+
+    class EncryptedKernelManager(AsyncKernelManager):
+        transport_encryption = "auto"
+
+    return EncryptedKernelManager
+
+
 def _identities(out: Path, name: str) -> dict[str, tuple]:
     """File name -> (inode, mtime, size) of every entry ``NAME.*`` in ``out`` (exact prefix)."""
     with os.scandir(out) as entries:
@@ -51,7 +62,8 @@ def _execute(name: str, path: Path, out: Path, injected: dict, scratch: Path) ->
     ok = True
     try:
         papermill.execute_notebook(str(path), str(partial), parameters=injected, kernel_name=KERNEL,
-                                   cwd=str(path.parent), progress_bar=False, log_output=False)
+                                   cwd=str(path.parent), progress_bar=False, log_output=False,
+                                   kernel_manager_class=encrypted_kernels())
     except papermill.PapermillExecutionError:
         ok = False
     except Exception:  # a notebook that cannot even start is reported, not raised
@@ -123,6 +135,7 @@ def refresh(path: Path, timeout: int = 1800) -> None:
         os.environ.pop(variable, None)
     nb = read_notebook(path)
     NotebookClient(nb, timeout=timeout, kernel_name=KERNEL, record_timing=False,
+                   kernel_manager_class=encrypted_kernels(),
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     nb.metadata.pop("papermill", None)
     nb.metadata.pop("widgets", None)
