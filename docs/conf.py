@@ -40,6 +40,7 @@ autosummary_generate = True
 autodoc_default_options = {"members": True, "show-inheritance": True}
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
+autodoc_typehints_description_target = "documented"  # no field for an argument the text leaves out
 
 html_theme = "furo"
 html_title = "acdc"

@@ -38,13 +38,17 @@ def site(tmp_path_factory):
     """The site built as `make docs` builds it, warnings as errors, into a temporary folder."""
     missing = [m for m in ("sphinx", "myst_nb", "furo") if importlib.util.find_spec(m) is None]
     if missing:
-        pytest.skip(f"{', '.join(missing)} not installed: the docs extra is missing (make test installs it)")
+        pytest.skip(f"{', '.join(missing)} not installed: no docs extra (make test installs it)")
     out = tmp_path_factory.mktemp("site")
     start = time.perf_counter()
-    build = subprocess.run([sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-c", "docs", ".", str(out)],
-                           cwd=ROOT, capture_output=True, text=True, timeout=600)
+    command = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-c", "docs", ".", str(out)]
+    build = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert build.returncode == 0, f"sphinx-build failed:\n{build.stdout}\n{build.stderr}"
     return Site(out, time.perf_counter() - start)
+
+
+def api_page(site: Site) -> str:
+    return (site.html / "docs" / "api" / "index.html").read_text()
 
 
 def text_of(page: str) -> str:
@@ -100,10 +104,10 @@ def test_every_docs_page_is_on_the_site(site):
 
 
 def test_api_page_documents_the_public_api(site):
-    page = (site.html / "docs" / "api" / "index.html").read_text()
+    page = api_page(site)
     for name in acdc_core.__all__:
-        if inspect.ismodule(getattr(acdc_core, name)):
-            assert (site.html / "docs" / "api" / "generated" / f"{getattr(acdc_core, name).__name__}.html").is_file()
+        if inspect.ismodule(module := getattr(acdc_core, name)):
+            assert (site.html / "docs" / "api" / "generated" / f"{module.__name__}.html").is_file()
         else:
             assert f'id="acdc_core.{name}"' in page, f"acdc_core.{name} is not on the API page"
 
@@ -111,7 +115,8 @@ def test_api_page_documents_the_public_api(site):
 @pytest.mark.parametrize("name", LAYERS)
 def test_api_page_gives_each_layers_arguments(site, name):
     """The signature shown is the class's own, and every argument described is one of its."""
-    definition = element((site.html / "docs" / "api" / "index.html").read_text(), f"acdc_core.{name}")
+    page = api_page(site)
+    definition = element(page, f"acdc_core.{name}")
     signature = list(inspect.signature(getattr(acdc_core, name)).parameters)
     head = definition[:definition.index("</dt>")]
     assert re.findall(r'<em class="sig-param"><span class="n"><span class="pre">(\w+)<', head) == signature
@@ -120,7 +125,7 @@ def test_api_page_gives_each_layers_arguments(site, name):
     assert described and set(described) <= set(signature), f"described: {described}"
     if issubclass(getattr(acdc_core, name), StructuredLinear):  # its inherited methods are shown too
         for method in ("effective_weight", "to_linear", "parameter_count"):
-            assert f'id="acdc_core.{name}.{method}"' in (site.html / "docs" / "api" / "index.html").read_text()
+            assert f'id="acdc_core.{name}.{method}"' in page
 
 
 def test_every_training_and_ops_module_has_a_page(site):
@@ -156,7 +161,8 @@ def notebook_with_a_table() -> tuple[Path, str]:
 
 def test_browser_shows_the_api_and_a_notebook(site, browser):  # noqa: F811
     page = browser.new_page()
-    page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:") else route.abort())
+    page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:")
+               else route.abort())  # MathJax's CDN script: the test stays offline
     try:
         page.goto((site.html / "docs" / "api" / "index.html").as_uri() + "#acdc_core.ACDC")
         signature = page.locator("dt[id='acdc_core.ACDC']")
