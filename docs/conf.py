@@ -34,7 +34,7 @@ templates_path = ["_templates"]
 
 # Notebooks are rendered with their committed outputs, never executed.
 nb_execution_mode = "off"
-myst_heading_anchors = 3  # links such as experiments.md#e11 point at headings
+myst_heading_anchors = 6  # links such as experiments.md#e11 point at headings, as on the forge
 
 autosummary_generate = True
 autodoc_default_options = {"members": True, "show-inheritance": True}
