@@ -11,9 +11,10 @@ STAMP := $(VENV)/.installed
 # notebook reopens with its sliders and figures even after its kernel has gone.
 LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.d/acdc.json
 BENCH_STAMP := $(VENV)/.installed-bench
+DOCS_STAMP := $(VENV)/.installed-docs
 NBVAL := --nbval-lax --nbval-current-env --nbval-cell-timeout=900 --nbval-sanitize-with notebooks/sanitize.cfg
 
-.PHONY: setup browser demo test bench refresh clean
+.PHONY: setup browser demo test docs bench refresh clean
 
 setup: $(STAMP)
 
@@ -26,6 +27,10 @@ $(STAMP): pyproject.toml notebooks/jupyterlab-overrides.json
 
 $(BENCH_STAMP): $(STAMP)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[notebooks,test,onnx,bench]"
+	touch $@
+
+$(DOCS_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[notebooks,test,onnx,docs]"
 	touch $@
 
 # The main job: every notebook of the suite with its quick defaults, on the CPU.
@@ -41,9 +46,16 @@ browser:
 
 # The notebooks' checked outputs must hold on any CPU of this kind: they run again with ATen's
 # vector kernels off and one thread.
-test: $(STAMP) browser
+test: $(DOCS_STAMP) browser
 	ACDC_HEADLESS=1 $(PY) -m pytest $(NBVAL) tests notebooks
 	ACDC_HEADLESS=1 ATEN_CPU_CAPABILITY=default OMP_NUM_THREADS=1 $(PY) -m pytest $(NBVAL) notebooks
+
+# The documentation site: the README as its front page, docs/, the API reference from the docstrings
+# and every notebook with its committed outputs. The source folder is the repository's root (see
+# docs/conf.py); a warning fails the build.
+docs: $(DOCS_STAMP)
+	$(PY) -m sphinx -W --keep-going -q -c docs . docs/_build/html
+	@echo "The site: docs/_build/html/index.html"
 
 bench: $(BENCH_STAMP)
 	$(PY) benchmarks/dct_speed.py
@@ -61,4 +73,4 @@ refresh: $(STAMP)
 	$(PY) -m acdc_core.lab.suite refresh
 
 clean:
-	rm -rf $(VENV) runs
+	rm -rf $(VENV) runs docs/_build docs/api/generated

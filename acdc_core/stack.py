@@ -134,7 +134,7 @@ class StackedACDC(StructuredLinear):
         return self._fft_map(x)  # the collapsed form is built from this, so never through it
 
     def chosen_form(self, x: torch.Tensor) -> str:
-        """The form a call on ``x`` (*, in_features) runs in: ``form`` unless ``"auto"``, which
+        """The form a call on ``x`` ``(*, in_features)`` runs in: ``form`` unless ``"auto"``, which
         takes :func:`~acdc_core.forms.fastest` of :meth:`work` on ``x``'s rows, priced forward
         and backward when gradients are enabled. Under
         ``torch.export``, whose program serves every batch size, ``"auto"`` takes ``"fft"``."""

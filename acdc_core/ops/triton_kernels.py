@@ -5,7 +5,7 @@ No FFT primitive is needed. A length-N DFT with N = N1·N2 is two small matrix p
 laid out as an (N1, N2) tile: ``S = ((F1 @ A) ⊙ T) @ F2`` with ``T[k1, n2] = W_N^(n2·k1)``, where
 ``S[k1, k2]`` is frequency ``k1 + N1·k2``; the inverse is ``A = Re(conj(F1) @ ((Y @ conj(F2)) ⊙
 conj(T))) / N``. In Makhoul order the middle ``C⁻¹ D C`` is local per frequency on the whole
-spectrum (see :func:`_tables`), so a layer is twelve ``tl.dot``s of N1- and N2-sized tiles. Rows are Makhoul-ordered (as
+spectrum (see :func:`_tables`), so a layer is twelve ``tl.dot`` products of N1- and N2-sized tiles. Rows are Makhoul-ordered (as
 :func:`acdc_core.ops.acdc_pass` takes them); float32 or bfloat16 in and out, float32 inside. The
 constant tiles (F1, F2, T, W) are read where each product needs them, from one small table that
 stays in cache, so that only the row's own tiles are held in registers.
