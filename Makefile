@@ -68,9 +68,11 @@ bench: $(BENCH_STAMP)
 	$(PY) benchmarks/layer_breakdown.py --malloc default
 	$(PY) benchmarks/form_choice.py
 
-# Re-execute every notebook in place: CPU, default parameters, no timing metadata.
+# Re-execute every notebook in place: CPU, default parameters, no timing metadata; then render
+# the README's table of studies from the answers the refresh recorded.
 refresh: $(STAMP)
 	$(PY) -m acdc_core.lab.suite refresh
+	$(PY) -m acdc_core.lab.answers README.md
 
 clean:
 	rm -rf $(VENV) runs docs/_build docs/api/generated
