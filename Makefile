@@ -75,4 +75,4 @@ refresh: $(STAMP)
 	$(PY) -m acdc_core.lab.answers README.md
 
 clean:
-	rm -rf $(VENV) runs docs/_build docs/api/generated
+	rm -rf $(VENV) docs/_build docs/api/generated  # never runs/: its checkpoints and outputs are the user's
