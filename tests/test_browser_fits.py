@@ -1,0 +1,67 @@
+"""The controls of the two fitting studies in a real browser: JupyterLab in headless Chromium runs
+linear_approximation and structure_comparison with small parameters (seconds), moves each control
+and checks that the figure and the lines under it change."""
+import re
+
+from playwright.sync_api import expect
+from test_browser import browser, chromium, lab, nudge, open_notebook, run_all, small_copy  # noqa: F401
+
+LINEAR_SMALL = {"rows": 100, "steps": 10, "n_layers": 4, "configs": [["relu", "permutation", "Adam"]]}
+STRUCTURE_SMALL = {"widths": [8], "samples": 20, "replicates": 1, "maxiter": 10, "depths": [1, 2],
+                   "groups": [2], "shufflenet_layers": [2], "ranks": [1, 2]}
+
+
+def dropdown(cell, name: str):
+    """The dropdown labelled ``name`` in ``cell``."""
+    label = cell.page.locator(".widget-label", has_text=re.compile(f"^{re.escape(name)}$"))
+    return cell.locator(".widget-dropdown").filter(has=label).locator("select")
+
+
+def choose(page, cell, name: str, value: str) -> None:
+    """Set dropdown ``name`` to ``value`` and wait for the figure under it to be redrawn."""
+    before = cell.locator(".jp-OutputArea-output img").get_attribute("src")
+    dropdown(cell, name).select_option(value)
+    page.wait_for_function("([cell, before]) => {"
+                           " const images = cell.querySelectorAll('.jp-OutputArea-output img');"
+                           " return images.length === 1 && images[0].src !== before; }",
+                           arg=[cell.element_handle(), before])
+
+
+def control_cell(page):
+    """The one code cell of the page that shows a dropdown."""
+    return page.locator(".jp-CodeCell").filter(has=page.locator(".widget-dropdown"))
+
+
+def shows(cell, text: str) -> None:
+    """Wait until the lines the cell's control prints under its figure hold ``text``."""
+    expect(cell.locator(".jp-OutputArea-output .jp-RenderedText")).to_contain_text(text)
+
+
+def test_linear_approximation_shows_the_chosen_configurations_loss_curve(lab, browser):
+    small_copy("linear_approximation.ipynb", lab.root, LINEAR_SMALL)
+    page = open_notebook(browser, lab, "linear_approximation.ipynb")
+    run_all(page)
+    cell = control_cell(page)
+    assert dropdown(cell, "optimiser").input_value() == "Adam"
+    shows(cell, "this run (100 rows): final MSE")  # the configuration this run fitted
+    choose(page, cell, "optimiser", "L-BFGS")
+    shows(cell, "this run: not fitted")
+    choose(page, cell, "architecture", "linear")
+    shows(cell, "recorded full grid (10,000 rows): final MSE 0.0057 after 1000 steps")  # full.json's
+    page.close()
+
+
+def test_structure_comparison_shows_the_chosen_family_within_the_budget(lab, browser):
+    small_copy("structure_comparison.ipynb", lab.root, STRUCTURE_SMALL)
+    page = open_notebook(browser, lab, "structure_comparison.ipynb")
+    run_all(page)
+    cell = control_cell(page)
+    assert dropdown(cell, "family").input_value() == "ACDC original, permutation"
+    shows(cell, "within 64 parameters")  # a dense 8×8 matrix's count
+    nudge(page, cell, "budget")
+    shows(cell, "within 80 parameters")  # one step: the smallest count, 16 at M = 8
+    choose(page, cell, "family", "Monarch")
+    shows(cell, "best Monarch within 80 parameters")
+    shows(cell, "recorded full grid (M = 32, CG ≤ 1000 iterations): no Monarch configuration within 80 "
+                "parameters (the smallest has 384)")  # full.json's smallest Monarch matrix
+    page.close()
