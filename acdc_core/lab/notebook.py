@@ -14,10 +14,12 @@ frontend.
 from __future__ import annotations
 
 import html
+import io
 import json
 import math
 import os
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -272,21 +274,7 @@ def interactive(plot, **sliders) -> None:
         return
     import ipywidgets as widgets
 
-    controls = {}
-    style = {"description_width": "initial"}  # the whole label, never cut
-    for name, spec in sliders.items():
-        if len(spec) == 2:
-            controls[name] = widgets.Dropdown(options=list(spec[1]), value=spec[0], description=name,
-                                              style=style)
-        else:
-            default, low, high, step = spec
-            if all(isinstance(v, int) for v in spec):
-                kind, shown = widgets.IntSlider, {}
-            else:  # show as many decimals as the step has
-                kind, shown = widgets.FloatSlider, {"readout_format": f".{max(0, -math.floor(math.log10(step)))}f"}
-            controls[name] = kind(value=default, min=low, max=high, step=step, description=name,
-                                  continuous_update=False, style=style, **shown)
-    widgets.interact(plot, **controls)
+    widgets.interact(plot, **{name: _control(name, spec) for name, spec in sliders.items()})
 
 
 def table(rows: list[dict], columns: list[str] | None = None, formats: dict | None = None) -> str:
@@ -299,3 +287,137 @@ def table(rows: list[dict], columns: list[str] | None = None, formats: dict | No
              "  ".join("-" * w for w in widths)]
     lines += ["  ".join(v.rjust(w) for v, w in zip(r, widths)) for r in cells]
     return "\n".join(lines)
+
+
+def _control(name: str, spec: tuple):
+    """The widget of one :func:`interactive` control: a dropdown for ``(default, choices)``, else a
+    slider for ``(default, low, high, step)``, updating on release."""
+    import ipywidgets as widgets
+
+    style = {"description_width": "initial"}  # the whole label, never cut
+    if len(spec) == 2:
+        return widgets.Dropdown(options=list(spec[1]), value=spec[0], description=name, style=style)
+    default, low, high, step = spec
+    if all(isinstance(v, int) for v in spec):
+        kind, shown = widgets.IntSlider, {}
+    else:  # show as many decimals as the step has
+        kind, shown = widgets.FloatSlider, {"readout_format": f".{max(0, -math.floor(math.log10(step)))}f"}
+    return kind(value=default, min=low, max=high, step=step, description=name, continuous_update=False,
+                style=style, **shown)
+
+
+class StopTraining(Exception):
+    """Raised inside a live run (:class:`LiveRun`) once its stop was requested."""
+
+
+class LiveRun:
+    """What a live training function gets (see :func:`live_training`): pass :meth:`batches` as
+    :func:`~acdc_core.training.train.train`'s ``progress`` and :meth:`report` as its ``on_epoch``.
+    ``records`` holds the epochs' records so far; ``redraw(records)`` is called after each."""
+
+    def __init__(self, redraw=None):
+        self.records: list[dict] = []
+        self.redraw = redraw
+        self._stop = threading.Event()
+
+    def stop(self) -> None:
+        """Ask the run to end before its next batch (the unfinished epoch's batches stay trained
+        but unrecorded)."""
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def batches(self, batches, desc: str = "", leave: bool = False):
+        """The training batches unchanged, raising :class:`StopTraining` before the next one once
+        :meth:`stop` was called; train's ``progress`` signature (``desc``, ``leave`` unused)."""
+        for batch in batches:
+            if self.stopping:
+                raise StopTraining(desc)
+            yield batch
+
+    def report(self, record: dict) -> None:
+        """Keep one epoch's record and redraw."""
+        self.records.append(record)
+        if self.redraw is not None:
+            self.redraw(self.records)
+
+
+def run_live(run, live: LiveRun, values: dict) -> str:
+    """Call ``run(live, **values)`` until it ends or is stopped (:class:`StopTraining`); what
+    happened, in words. The records and the model trained so far are kept either way."""
+    try:
+        run(live, **values)
+    except StopTraining:
+        return f"stopped after {len(live.records)} epoch(s)"
+    return f"done: {len(live.records)} epoch(s)"
+
+
+def live_training(run, draw, figsize: tuple[float, float], **controls) -> None:
+    """Train with live controls. ``run(live, **values)`` trains with the controls' values (specs as
+    for :func:`interactive`), passing ``live.batches`` and ``live.report`` of its
+    :class:`LiveRun` to ``train``; ``draw(records, fig)`` draws the epochs' records so far into an
+    empty matplotlib Figure of ``figsize`` inches. In JupyterLab: the controls, a start and a stop
+    button, a status line and the figure, redrawn after every epoch while the run trains in a
+    thread (so that stop is heard); stop ends it after the current batch. Headless: one run at the
+    defaults, its figure drawn once at the end. Returns nothing."""
+    defaults = {name: spec[0] for name, spec in controls.items()}
+    if HEADLESS:
+        import matplotlib.pyplot as plt
+
+        live = LiveRun()
+        run_live(run, live, defaults)
+        draw(live.records, plt.figure(figsize=figsize))
+        plt.show()
+        return
+    import ipywidgets as widgets
+    from IPython.display import display
+
+    widgets_of = {name: _control(name, spec) for name, spec in controls.items()}
+    start, stop = widgets.Button(description="start"), widgets.Button(description="stop", disabled=True)
+    status, image = widgets.Label("press start to train"), widgets.Image(format="png")
+    status.add_class("acdc-live-status")
+    image.add_class("acdc-live-figure")
+    current: list[LiveRun] = []
+
+    def show(records) -> None:
+        image.value = _png(draw, records, figsize)
+        if not current[0].stopping:
+            status.value = f"training: {len(records)} epoch(s) done"
+
+    def train_in_thread(live: LiveRun, values: dict) -> None:
+        try:
+            status.value = run_live(run, live, values)
+        except Exception as error:  # shown, not lost in the thread
+            status.value = f"failed: {type(error).__name__}: {error}"
+        start.disabled, stop.disabled = False, True
+
+    def started(_) -> None:
+        current[:] = [LiveRun(show)]
+        start.disabled, stop.disabled = True, False
+        status.value = "training: first epoch"
+        values = {name: control.value for name, control in widgets_of.items()}
+        threading.Thread(target=train_in_thread, args=(current[0], values), daemon=True).start()
+
+    def stopped(_) -> None:
+        current[0].stop()
+        stop.disabled = True
+        status.value = "stopping after this batch"
+
+    start.on_click(started)
+    stop.on_click(stopped)
+    display(widgets.VBox([*widgets_of.values(), widgets.HBox([start, stop, status]), image]))
+
+
+def _png(draw, records: list[dict], figsize: tuple[float, float]) -> bytes:
+    """``draw(records, fig)`` on a new Figure, as PNG bytes (no pyplot: safe off the main thread)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize)
+    FigureCanvasAgg(fig)
+    draw(records, fig)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    return buffer.getvalue()

@@ -48,18 +48,59 @@ def recorded_verdicts(recorded: dict) -> list[str]:
             change = 100 * (r["test_accuracy"] - scratch["test_accuracy"])
             line += f"; attention transfer: {change:+.2f} points against {scratch['recipe']} from scratch"
         lines.append(line + ".")
-    e22, e23, e23_at, wrn28, student = (CIFAR_RECIPES[n] for n in
-                                        ("e22", "e23_scratch", "e23_distilled", "wrn28_10", "wrn28_10_acdc"))
-    follow_up_gap = 100 * (wrn28.log_accuracy - student.log_accuracy)
-    log_transfer = 100 * (e23_at.log_accuracy - e23.log_accuracy)
-    lines.append(f"The log: E22's WRN-40-2 student with attention transfer reached "
-                 f"{100 * e22.log_accuracy:.1f}% after {e22.epochs} epochs (its teacher's accuracy is "
-                 f"not given); in E23, attention transfer moved the student {log_transfer:+.2f} points. The "
-                 f"follow-up: a WRN-28-10 student {100 * student.log_accuracy:.2f}% against its dense "
-                 f"teacher's {100 * wrn28.log_accuracy:.1f}%, a gap of {follow_up_gap:.1f} points, after "
-                 f"{student.epochs} epochs.")
-    lines += [_verdict(r, runs, follow_up_gap, log_transfer) for r in runs.values() if _gap(r, runs) is not None]
-    return lines
+    return lines + [log_findings()] + verdict_lines(recorded)
+
+
+def _follow_up_gap() -> float:
+    """Points between the follow-up's dense WRN-28-10 and its ACDC student."""
+    return 100 * (CIFAR_RECIPES["wrn28_10"].log_accuracy - CIFAR_RECIPES["wrn28_10_acdc"].log_accuracy)
+
+
+def _log_transfer() -> float:
+    """Points attention transfer moved the log's E23 student."""
+    return 100 * (CIFAR_RECIPES["e23_distilled"].log_accuracy - CIFAR_RECIPES["e23_scratch"].log_accuracy)
+
+
+def log_findings() -> str:
+    """What the log and the follow-up work found, from the recipes' figures."""
+    e22, wrn28, student = (CIFAR_RECIPES[n] for n in ("e22", "wrn28_10", "wrn28_10_acdc"))
+    return (f"The log: E22's WRN-40-2 student with attention transfer reached "
+            f"{100 * e22.log_accuracy:.1f}% after {e22.epochs} epochs (its teacher's accuracy is "
+            f"not given); in E23, attention transfer moved the student {_log_transfer():+.2f} points. The "
+            f"follow-up: a WRN-28-10 student {100 * student.log_accuracy:.2f}% against its dense "
+            f"teacher's {100 * wrn28.log_accuracy:.1f}%, a gap of {_follow_up_gap():.1f} points, after "
+            f"{student.epochs} epochs.")
+
+
+def verdict_lines(recorded: dict) -> list[str]:
+    """The verdict on each recorded substituted run whose dense recipe is recorded too."""
+    runs = {(r["recipe"], r["seed"]): r for r in recorded["runs"]}
+    return [_verdict(r, runs, _follow_up_gap(), _log_transfer()) for r in runs.values()
+            if _gap(r, runs) is not None]
+
+
+def answer_finding(recorded: dict | None) -> str:
+    """The answer in one sentence, from a recorded profile: what the first substituted run that
+    has a dense and a from-scratch twin (or else any substituted run) loses against its dense
+    recipe, in points, and what attention transfer won back."""
+    if recorded is None:
+        return "no CIFAR-10 run is recorded (results/cifar/), so the question is not answered yet."
+    runs = {(r["recipe"], r["seed"]): r for r in recorded["runs"]}
+    substituted = [r for r in runs.values() if _gap(r, runs) is not None]
+    if not substituted:
+        return "no substituted run is recorded beside its dense recipe, so the question is not answered yet."
+    run = next((r for r in substituted if twin(r, runs) is not None), substituted[0])
+    scratch = twin(run, runs) or run
+    dense = runs[(CIFAR_RECIPES[run["recipe"]].dense, run["seed"])]
+    text = (f"On {recorded['provenance']['data']['name']}, {run['epochs']} epochs, seed {run['seed']}: "
+            f"{scratch['recipe']}, with ACDC layers in place of {dense['recipe']}'s convolutions and "
+            f"{dense['parameters'] / scratch['parameters']:.1f}× fewer parameters, loses {_gap(scratch, runs):.2f} "
+            f"points ({100 * scratch['test_accuracy']:.2f}% against {100 * dense['test_accuracy']:.2f}%)")
+    if scratch is run:
+        return text + "."
+    change = _gap(scratch, runs) - _gap(run, runs)
+    return text + (f", and attention transfer from the dense teacher {'wins back' if change > 0 else 'loses another'} "
+                   f"{abs(change):.2f} of them ({run['recipe']}: {100 * run['test_accuracy']:.2f}%).")
 
 
 def twin(run: dict, runs: dict) -> dict | None:

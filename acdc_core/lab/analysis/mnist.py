@@ -84,3 +84,29 @@ def log_setting(dataset: str, epochs: int) -> dict[str, tuple]:
     """What a run on ``dataset`` for ``epochs`` epochs shares with the log's (full MNIST, 10
     epochs), as :func:`~.verdicts.verdict`'s ``setting``."""
     return {"data": (dataset, "mnist"), "epochs": (epochs, LOG_EPOCHS)}
+
+
+LOG_RECIPES = ("e1_uniform", "e1_normal", "e2", "e11")  # the log's networks, as its code built them
+
+
+def answer_findings(recorded: dict | None) -> list[str]:
+    """From a recorded full profile: whether the log's networks reach its test accuracies and the
+    improved E11 its goal (one sentence: the answer), then the baselines beside E11."""
+    if recorded is None:
+        return ["no full profile is recorded (`acdc-suite run mnist --profile full` records one), so the "
+                "question is not answered yet"]
+    rows = {row["model"]: row for row in recorded_rows(recorded)}
+    epochs = max(r["epochs"] for r in recorded["runs"])
+    parts = [f"{name} {rows[name]['ours %']}% against the log's {rows[name]['log %']}% ({rows[name]['verdict']})"
+             for name in LOG_RECIPES if name in rows]
+    if "e11_improved" in rows:
+        improved = rows["e11_improved"]
+        parts.append(f"32 ACDC layers with no dense layer, trained better (e11_improved), reach "
+                     f"{improved['ours %']}%: {improved['verdict']} of {100 * IMPROVED_GOAL:.1f}%")
+    findings = [f"On {recorded['provenance']['data']['name']}, {epochs} epochs (the recorded full profile): "
+                + "; ".join(parts) + "."]
+    baselines = [f"{name} ({rows[name]['params']} parameters) {rows[name]['ours %']}%"
+                 for name in ("dense_mlp", "convnet") if name in rows]
+    if baselines:
+        findings.append("baselines the log did not run, same data and epochs: " + ", ".join(baselines) + ".")
+    return findings

@@ -120,13 +120,15 @@ def e2() -> nn.Sequential:
     return nn.Sequential(nn.Flatten(), NarrowingACDC(784, 10, 32, groups=8, residual=False))
 
 
-def e11() -> nn.Sequential:
+def e11(depth: int = 32, sigma: float = 1e-2, shuffle: str = LOG_LAYERS["shuffle"]) -> nn.Sequential:
     """E11: 32 ACDC layers at width 784 with a bias each (nn.Linear's initialisation), the log's
     riffle and ReLU between layers, one more riffle after the last (as the log's code did), and the
-    first 10 outputs as logits: outputs 0, 2, ..., 18 of the last layer."""
+    first 10 outputs as logits: outputs 0, 2, ..., 18 of the last layer. ``depth`` layers, N(1,
+    ``sigma``²) diagonals and ``shuffle`` (:data:`~acdc_core.shuffle.SHUFFLES`) make its variants."""
     return nn.Sequential(
         nn.Flatten(),
-        StackedACDC(784, 784, 32, shuffle_last=True, relu=True, **LOG_LAYERS),
+        StackedACDC(784, 784, depth, shuffle_last=True, relu=True, sigma=sigma,
+                    **{**LOG_LAYERS, "shuffle": shuffle}),
         FirstOutputs(10))
 
 
