@@ -20,7 +20,8 @@ def test_the_live_mnist_network_redraws_its_curve_as_it_trains_and_stops_when_as
     assert stop.is_disabled() and status.inner_text() == "press start to train"
     blank = image.get_attribute("src")
     start.click()
-    page.wait_for_function("label => !label.textContent.startsWith('training: first')", arg=status.element_handle())
+    page.wait_for_function("label => !['press start', 'training: first'].some(s => label.textContent.startsWith(s))",
+                           arg=status.element_handle())  # the click heard, the first epoch over
     assert status.inner_text().startswith("training:"), status.inner_text()  # not failed, not done already
     page.wait_for_function(DRAWN_ANEW, arg=[image.element_handle(), blank])  # the first epoch drawn
     first = image.get_attribute("src")

@@ -184,6 +184,40 @@ def test_a_widget_block_returns_nothing_and_shows_whole_labels(monkeypatch, caps
     assert shown is None and text.count("description_width='initial'") == 3 and "readout_format='.3f'" in text
 
 
+def test_matplotlibs_post_execute_hooks_run_on_the_main_thread_only():
+    """ipykernel 7 runs post_execute after widget messages on a subshell thread; matplotlib's hooks
+    there raced the main thread's figure (a mathtext ParseException under a control)."""
+    import threading
+    from types import SimpleNamespace
+
+    import matplotlib.pyplot as plt
+    from IPython.core.events import EventManager
+
+    calls = []
+    def ours():
+        calls.append(threading.current_thread().name)
+    def redraw():  # stands in for matplotlib's own hook
+        calls.append("matplotlib")
+    redraw.__module__ = "matplotlib.pyplot"
+    shell = SimpleNamespace(events=EventManager(None, {"post_execute": None}))
+    for hook in (ours, redraw):
+        shell.events.register("post_execute", hook)
+    notebook.figures_drawn_on_the_main_thread(shell)
+    notebook.figures_drawn_on_the_main_thread(shell)  # idempotent
+    elsewhere = threading.Thread(target=shell.events.trigger, args=("post_execute",), name="subshell")
+    elsewhere.start()
+    elsewhere.join()
+    assert calls == ["subshell"]
+    shell.events.trigger("post_execute")
+    assert calls == ["subshell", "MainThread", "matplotlib"]
+    shell.events.register("post_execute", redraw)  # already there, wrapped
+    shell.events.unregister("post_execute", redraw)  # as pyplot and the inline backend do
+    assert shell.events.callbacks["post_execute"] == [ours]
+    from matplotlib_inline.backend_inline import flush_figures
+    assert {plt._draw_all_if_interactive.__module__, flush_figures.__module__} == {  # the hooks it guards
+        "matplotlib.pyplot", "matplotlib_inline.backend_inline"}
+
+
 class Handle:
     """Stands in for IPython's display handle: keeps every content the line was drawn with."""
 

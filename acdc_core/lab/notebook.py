@@ -274,7 +274,48 @@ def interactive(plot, **sliders) -> None:
         return
     import ipywidgets as widgets
 
+    figures_drawn_on_the_main_thread()
     widgets.interact(plot, **{name: _control(name, spec) for name, spec in sliders.items()})
+
+
+class _MainThreadOnly:
+    """A post_execute hook that runs on the main thread only; equal to the hook it wraps, so that
+    unregistering that hook still finds it and registering it again adds nothing."""
+
+    def __init__(self, hook):
+        self.hook = hook
+
+    def __call__(self, *args, **kwargs):
+        if threading.current_thread() is threading.main_thread():
+            self.hook(*args, **kwargs)
+
+    def __eq__(self, other):
+        return other is self or other is self.hook
+
+    __hash__ = None
+
+
+def figures_drawn_on_the_main_thread(shell=None) -> None:
+    """Keep matplotlib's post_execute hooks (pyplot's redraw of open figures, the inline backend's
+    display and close) on the main thread of ``shell`` (default: the running IPython's).
+
+    ipykernel 7 handles some widget messages on a subshell thread and runs the post_execute hooks
+    there, after each message; matplotlib's would then draw, display and close the figure the main
+    thread is still building, and its text layout is not thread-safe: a control's redraw failed at
+    random (a mathtext ParseException). Idempotent; nothing outside IPython."""
+    if shell is None:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        if shell is None:
+            return
+    hooks = shell.events.callbacks["post_execute"]
+    hooks[:] = [_MainThreadOnly(hook) if _is_matplotlibs(hook) else hook for hook in hooks]
+
+
+def _is_matplotlibs(hook) -> bool:
+    return not isinstance(hook, _MainThreadOnly) and getattr(hook, "__module__", "").split(".")[0] in (
+        "matplotlib", "matplotlib_inline")
 
 
 def table(rows: list[dict], columns: list[str] | None = None, formats: dict | None = None) -> str:
@@ -374,6 +415,7 @@ def live_training(run, draw, figsize: tuple[float, float], **controls) -> None:
     import ipywidgets as widgets
     from IPython.display import display
 
+    figures_drawn_on_the_main_thread()
     widgets_of = {name: _control(name, spec) for name, spec in controls.items()}
     start, stop = widgets.Button(description="start"), widgets.Button(description="stop", disabled=True)
     status, image = widgets.Label("press start to train"), widgets.Image(format="png")
