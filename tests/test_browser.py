@@ -179,22 +179,44 @@ def run_all(page, timeout_ms: int = 90_000) -> None:
 
 def slider(cell, name: str):
     """The slider labelled ``name`` in ``cell``."""
-    label = cell.page.locator(".widget-label", has_text=re.compile(f"^{re.escape(name)}$"))
-    return cell.locator(".widget-slider").filter(has=label)
+    return cell.locator(".widget-slider").filter(has=_label(cell, name))
+
+
+def dropdown(cell, name: str):
+    """The dropdown labelled ``name`` in ``cell``."""
+    return cell.locator(".widget-dropdown").filter(has=_label(cell, name)).locator("select")
+
+
+def _label(cell, name: str):
+    return cell.page.locator(".widget-label", has_text=re.compile(f"^{re.escape(name)}$"))
+
+
+def control_cell(page):
+    """The notebook's one code cell with a dropdown."""
+    return page.locator(".jp-CodeCell").filter(has=page.locator(".widget-dropdown"))
+
+
+def redrawn(page, cell, change) -> None:
+    """Call ``change()`` and wait until the one figure under ``cell`` is a new one."""
+    before = cell.locator(".jp-OutputArea-output img").get_attribute("src")
+    change()
+    page.wait_for_function("([cell, before]) => {"
+                           " const images = cell.querySelectorAll('.jp-OutputArea-output img');"
+                           " return images.length === 1 && images[0].src !== before; }",
+                           arg=[cell.element_handle(), before])
+
+
+def choose(page, cell, name: str, label: str) -> None:
+    """Pick ``label`` in dropdown ``name`` and wait for the figure under it to be redrawn."""
+    redrawn(page, cell, lambda: dropdown(cell, name).select_option(label=label))
 
 
 def nudge(page, cell, name: str) -> None:
     """Move slider ``name`` one step right with the keyboard and wait for the figure under it to be
     redrawn (the sliders update on release, continuous_update=False)."""
-    figure = cell.locator(".jp-OutputArea-output img")
-    before = figure.get_attribute("src")
     handle = slider(cell, name).locator(".noUi-handle")
     handle.focus()
-    handle.press("ArrowRight")
-    page.wait_for_function("([cell, before]) => {"
-                           " const images = cell.querySelectorAll('.jp-OutputArea-output img');"
-                           " return images.length === 1 && images[0].src !== before; }",
-                           arg=[cell.element_handle(), before])
+    redrawn(page, cell, lambda: handle.press("ArrowRight"))
 
 
 def reopen(page, name: str) -> None:

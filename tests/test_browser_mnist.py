@@ -3,7 +3,8 @@ test_browser.py): mnist's live network starts, its curve is drawn and redrawn as
 ends it; cifar's metric dropdown redraws its learning curves."""
 import re
 
-from test_browser import browser, chromium, lab, open_notebook, run_all, small_copy  # noqa: F401 (fixtures)
+from test_browser import (browser, chromium, choose, control_cell, dropdown, lab,  # noqa: F401 (fixtures)
+                          open_notebook, run_all, small_copy)
 
 MNIST_SMALL = {"models": ["e11"], "epochs": 1, "live_epochs": 20}  # Run All in seconds; a live run long enough to stop
 CIFAR_SMALL = {"dataset": "cifar10_standin", "train_images": 100, "test_images": 50, "epochs": 1}
@@ -41,14 +42,6 @@ def test_the_cifar_metric_dropdown_redraws_its_figure(lab, browser):
     small_copy("cifar.ipynb", lab.root, CIFAR_SMALL)
     page = open_notebook(browser, lab, "cifar.ipynb")
     run_all(page, timeout_ms=300_000)
-    label = page.locator(".widget-label", has_text=re.compile("^metric$"))
-    control = page.locator(".widget-dropdown").filter(has=label)
-    cell = page.locator(".jp-CodeCell").filter(has=control)
-    figure = cell.locator(".jp-OutputArea-output img")
-    before = figure.get_attribute("src")
-    control.locator("select").select_option("train_loss")
-    page.wait_for_function("([cell, before]) => {"
-                           " const images = cell.querySelectorAll('.jp-OutputArea-output img');"
-                           " return images.length === 1 && images[0].src !== before; }",
-                           arg=[cell.element_handle(), before])
-    assert control.locator("select").input_value() == "train_loss"
+    cell = control_cell(page)
+    choose(page, cell, "metric", "train_loss")
+    assert dropdown(cell, "metric").input_value() == "train_loss"
