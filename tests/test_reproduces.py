@@ -64,6 +64,28 @@ def test_the_canonical_refresh_records_the_headline_as_the_answer_shown_first(tm
     assert shown[2:] == ["- yes, to 97.1%", "- faster than dense"]
 
 
+def test_a_refresh_shows_the_answer_it_recorded_in_the_answer_cell(tmp_path, monkeypatch):
+    """The answer cell runs before the headline that the refresh records: the refresh gives it
+    what it prints once that answer is recorded."""
+    import nbformat
+
+    from acdc_core.lab import notebook
+    from acdc_core.lab.suite.running import _show_the_answer_recorded
+
+    monkeypatch.setattr(notebook, "ANSWERS", tmp_path / "answers.json")
+    monkeypatch.delenv("ACDC_OUTPUT_DIR", raising=False)
+    monkeypatch.setenv("ACDC_NOTEBOOK", "mnist")
+    monkeypatch.setenv("ACDC_RECORD_REFERENCE", "1")
+    notebook.headline("Does it train?", ["yes, to 97.1%"])  # as the refreshed notebook's last cell does
+    stale = nbformat.v4.new_output("stream", name="stdout", text="the previous refresh's answer\n")
+    book = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('answer("mnist")', outputs=[stale]),
+                                           nbformat.v4.new_code_cell("print(1)", outputs=[stale])])
+    _show_the_answer_recorded(book, "mnist")
+    shown = book.cells[0].outputs[0]["text"].splitlines()
+    assert shown[0] == "Does it train?" and shown[-1] == "- yes, to 97.1%"
+    assert book.cells[1].outputs == [stale]
+
+
 @pytest.mark.parametrize("count", [0, 6])
 def test_a_headline_answers_in_one_to_five_findings(count):
     from acdc_core.lab.notebook import headline

@@ -158,14 +158,14 @@ def _update_json(path: Path, key: str, value) -> None:
     write_atomically(path, lambda partial: partial.write_text(text, encoding="utf-8"))
 
 
-def recorded_answer(notebook: str, answers: str | os.PathLike = ANSWERS) -> dict | None:
-    """The question, findings and provenance the canonical refresh recorded for ``notebook``
-    (None when it has recorded none)."""
-    path = Path(answers)
+def recorded_answer(notebook: str, answers: str | os.PathLike | None = None) -> dict | None:
+    """The question, findings and provenance the canonical refresh recorded for ``notebook`` in
+    ``answers`` (default: ANSWERS); None when it has recorded none."""
+    path = Path(answers or ANSWERS)
     return json.loads(path.read_text(encoding="utf-8")).get(notebook) if path.is_file() else None
 
 
-def answer(notebook: str, answers: str | os.PathLike = ANSWERS) -> None:
+def answer(notebook: str, answers: str | os.PathLike | None = None) -> None:
     """Print the notebook's question and the answer its last canonical refresh recorded, with
     where and when it ran: what a notebook shows first, before its method."""
     recorded = recorded_answer(notebook, answers)

@@ -2,9 +2,12 @@
 wrote), and ``refresh``, the canonical re-execution in place."""
 from __future__ import annotations
 
+import contextlib
 import html
+import io
 import json
 import os
+import re
 import sys
 import tempfile
 import traceback
@@ -143,4 +146,20 @@ def refresh(path: Path, timeout: int = 1800) -> None:
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
         cell.metadata.pop("papermill", None)
+    _show_the_answer_recorded(nb, path.stem)
     write_text(path, nbformat.writes(nb) + "\n")
+
+
+def _show_the_answer_recorded(nb, name: str) -> None:
+    """Give the notebook's ``answer(...)`` cell, which ran before this refresh recorded the
+    notebook's headline, what it prints now: the answer this refresh recorded."""
+    import nbformat
+
+    from ..notebook import answer
+
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        answer(name)
+    for cell in nb.cells:
+        if cell.cell_type == "code" and re.search(r"^answer\(", cell.source, re.M):
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=printed.getvalue())]
