@@ -13,6 +13,8 @@ LAB_OVERRIDES := $(VENV)/share/jupyter/lab/settings/overrides.d/acdc.json
 BENCH_STAMP := $(VENV)/.installed-bench
 DOCS_STAMP := $(VENV)/.installed-docs
 NBVAL := --nbval-lax --nbval-current-env --nbval-cell-timeout=900 --nbval-sanitize-with notebooks/sanitize.cfg
+# pytest-xdist: a worker per core, each test file (a notebook's cells too) whole on one worker.
+PARALLEL := -n auto --dist loadfile
 
 .PHONY: setup browser demo test docs bench refresh clean
 
@@ -44,11 +46,11 @@ browser:
 	  && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
 	  || echo "Chromium is not available: the browser test will be skipped"
 
-# The notebooks' checked outputs must hold on any CPU of this kind: they run again with ATen's
-# vector kernels off and one thread.
+# One torch thread per worker (more would oversubscribe the cores). The notebooks' checked outputs
+# must hold on any CPU of this kind: they run again with ATen's vector kernels off.
 test: $(DOCS_STAMP) browser
-	ACDC_HEADLESS=1 $(PY) -m pytest $(NBVAL) tests notebooks
-	ACDC_HEADLESS=1 ATEN_CPU_CAPABILITY=default OMP_NUM_THREADS=1 $(PY) -m pytest $(NBVAL) notebooks
+	ACDC_HEADLESS=1 OMP_NUM_THREADS=1 $(PY) -m pytest $(PARALLEL) $(NBVAL) tests notebooks
+	ACDC_HEADLESS=1 ATEN_CPU_CAPABILITY=default OMP_NUM_THREADS=1 $(PY) -m pytest $(PARALLEL) $(NBVAL) notebooks
 
 # The documentation site: the README as its front page, docs/, the API reference from the docstrings
 # and every notebook with its committed outputs. The source folder is the repository's root (see

@@ -6,7 +6,7 @@ import re
 from test_browser import (browser, chromium, choose, control_cell, dropdown, lab,  # noqa: F401 (fixtures)
                           open_notebook, run_all, small_copy)
 
-MNIST_SMALL = {"models": ["e11"], "epochs": 1, "live_epochs": 20}  # Run All in seconds; a live run long enough to stop
+MNIST_SMALL = {"models": ["e1_normal"], "epochs": 1, "live_epochs": 20}  # Run All in seconds; a live run long enough to stop
 CIFAR_SMALL = {"dataset": "cifar10_standin", "train_images": 100, "test_images": 50, "epochs": 1}
 DRAWN_ANEW = "([image, before]) => image.getAttribute('src') !== before && image.naturalWidth > 100"
 

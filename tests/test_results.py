@@ -109,14 +109,14 @@ def test_quick_rows_carry_the_recorded_full_result_beside_them():
 
 def test_the_mnist_command_line_records_a_finished_run(tmp_path):
     from acdc_core.lab.experiments import mnist
-    mnist.main(["e11:0", "--dataset", "mnist_subset", "--epochs", "1", "--checkpoint-dir",
+    mnist.main(["e1_normal:0", "--dataset", "mnist_subset", "--epochs", "1", "--checkpoint-dir",
                 str(tmp_path / "runs"), "--record", "check", "--results", str(tmp_path / "results")])
     (run,) = results.load("mnist", "check", tmp_path / "results")["runs"]
-    assert set(run) >= REQUIRED_RUN and (run["recipe"], run["seed"], run["epochs"]) == ("e11", 0, 1)
+    assert set(run) >= REQUIRED_RUN and (run["recipe"], run["seed"], run["epochs"]) == ("e1_normal", 0, 1)
     # absolute paths outside the current folder lose all but their last part
-    assert run["provenance"]["command"] == ("python -m acdc_core.lab.experiments.mnist e11:0 --dataset mnist_subset "
-                                            "--epochs 1 --checkpoint-dir .../runs --record check "
-                                            "--results .../results")
+    assert run["provenance"]["command"] == ("python -m acdc_core.lab.experiments.mnist e1_normal:0 "
+                                            "--dataset mnist_subset --epochs 1 --checkpoint-dir .../runs "
+                                            "--record check --results .../results")
 
 
 def test_the_headline_summarises_each_recipe_over_its_seeds(tmp_path):
