@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# One lent-GPU session for the Triton kernel (issue 9), run from the repository root with the
-# machine's own python3 (torch and triton preinstalled, nothing to fetch). Logs and JSON go to $OUT.
+# The GPU checks of the Triton kernel in one call, run from the repository root on a CUDA machine
+# with torch and triton installed (nothing is fetched). Logs and JSON go to $OUT.
 #   bash benchmarks/gpu_session.sh [tests] [tune] [bench] [bench-tuned PRECISION WARPS] [bench-best] [training]
-# training: issue 18's one-call check of training speed (benchmarks/gpu_training.py), ~5 minutes.
+# training: the one-call check of training speed (benchmarks/gpu_training.py), ~5 minutes.
 # bench-best: the benchmark with the sweep's fastest float32-accurate configuration.
 set -u
 export PYTHONUNBUFFERED=1 PYTHONPATH=$PWD
