@@ -4,7 +4,9 @@ puts a model in those forms.
 
 Units: multiply-adds (MA, the log's unit; FFTs by the convention of :mod:`acdc_core.flops`);
 FLOPs = 2 × MA. Counted units are ``nn.Linear``, ``nn.Conv2d``, :class:`~acdc_core.ACDC`,
-:class:`~acdc_core.StackedACDC` and :class:`~acdc_core.SeparableACDCConv2d`; elementwise layers
+:class:`~acdc_core.StackedACDC`, :class:`~acdc_core.SeparableACDCConv2d` and the comparison
+layers of :mod:`acdc_core.structured` that report their ``work`` (dense, low rank, Monarch,
+butterfly: their one form is ``"structured"``, counted in the ``fft`` column); elementwise layers
 (BatchNorm, ReLU, pooling, biases) cost nothing here, as in the log's tables and in
 ``FlopCounterMode``. Their parameters are one "other" row, so the parameter total is every
 parameter of the model.
@@ -31,8 +33,10 @@ from .checks import check_choice
 from .conv import SeparableACDCConv2d
 from .forms import Work, fastest
 from .stack import StackedACDC
+from .structured import Butterfly, Dense, LowRank, Monarch
 
-UNITS = (nn.Linear, nn.Conv2d, ACDC, StackedACDC, SeparableACDCConv2d)
+COMPARISON = (Dense, LowRank, Monarch, Butterfly)
+UNITS = (nn.Linear, nn.Conv2d, ACDC, StackedACDC, SeparableACDCConv2d, *COMPARISON)
 FORMS = ("auto", "fft", "dense")
 
 
@@ -41,7 +45,8 @@ class LayerCost:
     """One counted layer (``name`` "" for the model itself): ``fft`` and ``dense`` are its MA per
     forward pass of the whole input in the FFT form and the dense one (equal for dense layers;
     inf for a layer without a dense form), ``form`` the one counted: ``"fft"``, or ``"dense"``
-    (a separable convolution's dense forms are ``"collapsed"`` and ``"full"``)."""
+    (a separable convolution's dense forms are ``"collapsed"`` and ``"full"``), or, for a
+    comparison layer, ``"structured"`` (its own form, in the ``fft`` column)."""
     name: str
     kind: str
     parameters: int
@@ -52,7 +57,7 @@ class LayerCost:
 
     @property
     def mult_adds(self) -> float:
-        return self.fft if self.form == "fft" else self.dense
+        return self.fft if self.form in ("fft", "structured") else self.dense
 
     def row(self) -> dict:
         return {"layer": self.name, "kind": self.kind, "params": self.parameters,
@@ -108,6 +113,12 @@ def _cost(name: str, module: nn.Module, x: torch.Tensor, y: torch.Tensor, form: 
     choice; ``"dense"``: the faster dense form, or the FFT form where there is none)."""
     if isinstance(module, (nn.Linear, nn.Conv2d)):
         return _dense_cost(name, module, x, y)
+    if isinstance(module, COMPARISON):
+        rows = math.prod(x.shape[:-1])
+        own = module.work(rows)["structured"].mult_adds
+        return LayerCost(name, module.label, parameter_count(module), own,
+                         rows * module.in_features * module.out_features,
+                         "dense" if form == "dense" else "structured")
     kind, works = _table_forms(module, x, y)
     dense = {f: work for f, work in works.items() if f != "fft"}
     dense_form = fastest(dense, y.device, training=False) if dense else None
@@ -163,7 +174,7 @@ def use_cheaper_forms(model: nn.Module, example: torch.Tensor) -> list[dict]:
     name, form."""
     records = []
     for cost in layer_costs(model, example):
-        if not cost.structured:
+        if not cost.structured or cost.form == "structured":
             continue
         module = model.get_submodule(cost.name)
         if not isinstance(module, StackedACDC):

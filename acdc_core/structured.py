@@ -6,7 +6,9 @@ Each is a :class:`~acdc_core.base.StructuredLinear`: ``effective_weight()`` /
 ``effective_bias()`` (``layer(x) == x @ W.T + b``), ``to_linear()`` and ``parameter_count()``,
 which counts real numbers (a complex parameter counts twice).
 Block-diagonal ACDC is ``ACDC(n, block_size=...)``; block-diagonal AFDF is
-``AFDF(n, block_size=...)``.
+``AFDF(n, block_size=...)``. Dense, low-rank, Monarch and butterfly layers report their
+multiply-adds as ``work(rows)`` (one form, ``"structured"``: the products they compute), which
+the cost tables of :mod:`acdc_core.costs` count.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from torch import nn
 from .acdc import INITS
 from .base import StructuredLinear
 from .checks import check_choice, check_divisor, check_int, check_nonnegative_real, check_positive_int
+from .forms import Work
 from .shuffle import SHUFFLES, shuffle_index
 
 
@@ -183,6 +186,10 @@ class LowRank(StructuredLinear):
     def structured_map(self, x: torch.Tensor) -> torch.Tensor:
         return (x @ self.v) @ self.u.T
 
+    def work(self, rows: float) -> dict[str, Work]:
+        """The multiply-adds of a forward call on ``rows`` rows: ``2·N·rank`` per row."""
+        return {"structured": Work(matmul=rows * 2 * self.in_features * self.rank)}
+
     def extra_repr(self) -> str:
         return f"features={self.in_features}, rank={self.rank}, bias={self.bias is not None}"
 
@@ -203,6 +210,10 @@ class Dense(StructuredLinear):
 
     def structured_map(self, x: torch.Tensor) -> torch.Tensor:
         return F.linear(x, self.weight)
+
+    def work(self, rows: float) -> dict[str, Work]:
+        """The multiply-adds of a forward call on ``rows`` rows: ``N²`` per row."""
+        return {"structured": Work(matmul=rows * self.in_features ** 2)}
 
     def extra_repr(self) -> str:
         return f"features={self.in_features}, bias={self.bias is not None}"
@@ -241,6 +252,10 @@ class Monarch(StructuredLinear):
         grid = torch.einsum("...bi,bji->...bj", grid, self.right)  # R: each row of the grid
         grid = torch.einsum("...bs,scb->...cs", grid, self.left)  # P, L, Pᵀ: each column
         return grid.reshape(x.shape)
+
+    def work(self, rows: float) -> dict[str, Work]:
+        """The multiply-adds of a forward call on ``rows`` rows: ``N·(b + s)`` per row."""
+        return {"structured": Work(matmul=rows * self.in_features * (self.blocks + self.block_size))}
 
     def extra_repr(self) -> str:
         return f"features={self.in_features}, blocks={self.blocks}, bias={self.bias is not None}"
@@ -281,6 +296,11 @@ class Butterfly(StructuredLinear):
             twiddle = self.twiddles[k].reshape(n // (2 * stride), stride, 2, 2)  # (block, offset, out, in)
             x = torch.einsum("...gjh,ghij->...gih", pairs, twiddle).reshape(x.shape)
         return x
+
+    def work(self, rows: float) -> dict[str, Work]:
+        """The multiply-adds of a forward call on ``rows`` rows: four per pair and factor,
+        ``2·N·log₂N`` per row."""
+        return {"structured": Work(matmul=rows * 2 * self.in_features * self.stages)}
 
     def extra_repr(self) -> str:
         return f"features={self.in_features}, bias={self.bias is not None}"

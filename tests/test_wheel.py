@@ -75,6 +75,8 @@ def test_the_wheel_holds_every_module_the_notebooks_and_params(installed):
         assert f"{path}.py" in held or f"{path}/__init__.py" in held, f"{module} is not in {wheel.name}"
     for name in [p.name for p in checkout_notebooks()] + ["params.yaml"]:
         assert f"{NOTEBOOKS_INSIDE}/{name}" in held, f"{name} is not in {wheel.name}"
+    texts = sorted((ROOT / "acdc_core" / "training" / "texts").iterdir())
+    assert texts and all(f"acdc_core/training/texts/{p.name}" in held for p in texts), "the embedded texts"
     recorded = sorted((ROOT / "results").glob("*/*.json"))
     assert recorded and all(f"acdc_core/lab/recorded/{p.parent.name}/{p.name}" in held for p in recorded)
 

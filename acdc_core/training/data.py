@@ -34,6 +34,7 @@ import urllib.request
 import zlib
 from dataclasses import KW_ONLY, dataclass, replace
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -602,17 +603,25 @@ def _fetch_cifar10(root: Path) -> None:
 
 
 # ------------------------------------------------------------------------------------ helpers
-def fetch(url: str, target: str | os.PathLike, md5: str, timeout: float = 60.0) -> Path:
-    """Download ``url`` to ``target``, verify its MD5, then rename into place (never a partial
-    file at ``target``). Raises ``OSError`` when unreachable, :class:`CorruptDataError` on a
-    checksum mismatch."""
+def fetch(url: str, target: str | os.PathLike, md5: str | None, timeout: float = 60.0,
+          check: Callable[[bytes], None] | None = None) -> Path:
+    """Download ``url`` to ``target``, verify it, then rename into place (never a partial file at
+    ``target``). Verified by its ``md5``, or, for a file whose source publishes no checksum
+    (``md5=None``), by ``check(raw_bytes)``, which raises :class:`CorruptDataError`. Raises
+    ``OSError`` when unreachable, :class:`CorruptDataError` on a mismatch."""
+    if md5 is None and check is None:
+        raise ValueError(f"fetch({url!r}): give the file's md5 or a check of its bytes")
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
     try:
         with os.fdopen(handle, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
             shutil.copyfileobj(response, out)
-        _check_md5(Path(url), Path(temporary).read_bytes(), md5)
+        raw = Path(temporary).read_bytes()
+        if md5 is not None:
+            _check_md5(Path(url), raw, md5)
+        if check is not None:
+            check(raw)
         os.replace(temporary, target)
     finally:
         if os.path.exists(temporary):
@@ -621,7 +630,14 @@ def fetch(url: str, target: str | os.PathLike, md5: str, timeout: float = 60.0) 
 
 
 def _check_md5(path: Path, raw: bytes, expected: str, hint: str = "delete it to download again") -> None:
-    actual = hashlib.md5(raw).hexdigest()
+    check_digest(path, raw, expected, "md5", hint)
+
+
+def check_digest(path: Path, raw: bytes, expected: str, algorithm: str = "md5",
+                 hint: str = "delete it to download again") -> None:
+    """Raise :class:`CorruptDataError` naming ``path`` unless ``raw`` has the hex digest
+    ``expected`` by ``algorithm`` (a :mod:`hashlib` name: ``"md5"``, ``"sha256"``)."""
+    actual = hashlib.new(algorithm, raw).hexdigest()
     if actual != expected:
-        raise CorruptDataError(f"{path}: MD5 {actual}, expected {expected}: damaged or not the "
-                               f"canonical file ({hint})")
+        raise CorruptDataError(f"{path}: {algorithm.upper()} {actual}, expected {expected}: damaged "
+                               f"or not the canonical file ({hint})")

@@ -85,7 +85,9 @@ class Study:
     datasets it trains on (the first the default), its default epochs (None: each recipe's),
     ``run`` (recipe, train, test, epochs, seed, **options) → :class:`Run`, ``record``
     (run, data name, provenance) → record, ``data`` (parsed arguments) → (train, test), ``flags``
-    adding its own arguments and ``options`` (arguments, recipe) → ``run``'s further keywords."""
+    adding its own arguments, ``options`` (arguments, recipe) → ``run``'s further keywords, and
+    ``describe`` (run, data) → the line printed for a finished run (default :func:`report`). A
+    study with no ``datasets`` takes its data from its own flags (no ``--dataset``)."""
     name: str
     recipes: Mapping
     datasets: tuple[str, ...]
@@ -95,6 +97,7 @@ class Study:
     data: Callable[[argparse.Namespace], tuple[Dataset, Dataset]]
     flags: Callable[[argparse.ArgumentParser], None] = lambda parser: None
     options: Callable[[argparse.Namespace, str], dict] = lambda args, name: {}
+    describe: Callable[[Run, object], str] | None = None
 
 
 def parser(study: Study, description: str) -> argparse.ArgumentParser:
@@ -102,7 +105,8 @@ def parser(study: Study, description: str) -> argparse.ArgumentParser:
     made = argparse.ArgumentParser(description=description)
     made.add_argument("runs", nargs="+", metavar="RECIPE[:SEED]", type=run_spec(study.recipes),
                       help=f"one of {', '.join(study.recipes)}, e.g. {next(iter(study.recipes))}:0")
-    made.add_argument("--dataset", default=study.datasets[0], choices=study.datasets)
+    if study.datasets:
+        made.add_argument("--dataset", default=study.datasets[0], choices=study.datasets)
     made.add_argument("--root", default=None, help="data folder (default $ACDC_DATA)")
     made.add_argument("--epochs", type=count(1), default=study.epochs,
                       help=f"default: {study.epochs or 'each recipe' + chr(39) + 's own'}")
@@ -136,7 +140,7 @@ def main(study: Study, argv=None, description: str = "") -> None:
             if args.record:
                 results.record(study.name, args.record, study.record(result, train_set.name, origin),
                                args.results)
-            print(report(result, train_set), flush=True)
+            print((study.describe or report)(result, train_set), flush=True)
 
 
 def report(result: Run, data: Dataset) -> str:
