@@ -270,7 +270,7 @@ def test_the_matched_knob_is_the_closest_of_all(structure, by):
 
 
 def test_the_recipes_hold_the_matched_knobs():
-    for prefix, width in (("quick_", 32), ("", 128)):
+    for profile, width in (("quick", 32), ("cpu", 128), ("full", 512)):
         base = TransformerConfig(vocabulary=65, width=width)
         parameters, mult_adds = comparison_budget(width)
         equal_parameters = at_equal_parameters(base, parameters)
@@ -278,8 +278,9 @@ def test_the_recipes_hold_the_matched_knobs():
         assert equal_parameters["dense"].hidden == 4 * width and equal_parameters["monarch"].knob == \
             equal_mult_adds["monarch"].knob
         for name, recipe in RECIPES.items():
-            if not name.startswith(prefix) or (not prefix and name.startswith("quick_")):
+            if recipe.profile != profile:
                 continue
+            assert recipe.width == width, name
             if recipe.matched == "reference":
                 assert recipe.structure == "dense" and recipe.knob is None
                 continue

@@ -323,8 +323,16 @@ def _cpu(structure: str, knob: int | None, matched: str) -> TextRecipe:
     return TextRecipe(structure, knob, matched, "cpu")
 
 
+def _full(structure: str, knob: int | None, matched: str) -> TextRecipe:
+    """nanoGPT's shakespeare-char depth, heads of 64 and context, at width 512 (a power of two,
+    which the butterfly needs), for a GPU."""
+    return TextRecipe(structure, knob, matched, "full", width=512, layers=6, heads=8, context=256,
+                      batch_size=64, steps=500, epochs=10, warmup=200, windows=512, checkpoint_every=250)
+
+
 # Knobs from at_equal_parameters / at_equal_multiply_adds at the budget of comparison_budget
-# (tests/test_transformer.py checks they still are): width 128 (hidden 512) for cpu, 32 for quick.
+# (tests/test_transformer.py checks they still are): width 128 (hidden 512) for cpu, 32 for quick,
+# 512 (hidden 2048) for full.
 RECIPES = {
     "quick_dense": _quick("dense", None, "reference"),
     "quick_acdc": _quick("acdc", 1, "mult_adds"),
@@ -337,6 +345,13 @@ RECIPES = {
     "lowrank": _cpu("lowrank", 24, "parameters"),
     "butterfly": _cpu("butterfly", 3, "parameters"),
     "narrow_dense": _cpu("dense", 195, "parameters"),
+    "full_dense": _full("dense", None, "reference"),
+    "full_acdc_params": _full("acdc", 32, "parameters"),
+    "full_acdc_mult_adds": _full("acdc", 2, "mult_adds"),
+    "full_monarch": _full("monarch", 32, "parameters"),
+    "full_lowrank": _full("lowrank", 48, "parameters"),
+    "full_butterfly": _full("butterfly", 4, "parameters"),
+    "full_narrow_dense": _full("dense", 387, "parameters"),
 }
 
 

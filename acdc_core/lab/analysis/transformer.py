@@ -1,0 +1,164 @@
+"""Reading the transformer study's runs: the comparison's configurations and counts, a row per
+recorded run, the groups matched at equal feed-forward parameters and at equal multiply-adds, and
+each structure's verdict against the dense reference and the narrow dense of equal parameters,
+set beside what the Monarch and "Compute Better Spent" papers report.
+
+A record is a dict with ``runs`` (and, recorded, ``provenance``), each run as
+:func:`acdc_core.lab.experiments.transformer.run_record` writes it: ``recipe``, ``seed``,
+``structure``, ``knob``, ``matched`` (``"reference"``, ``"parameters"`` or ``"mult_adds"``),
+``steps``, ``batch_size``, ``context``, ``width``, ``layers``, ``validation_loss`` (nats per
+character), ``feed_forward_parameters``, ``feed_forward_mult_adds`` (per token, all blocks),
+``parameters``, ``tokens_per_second``, ``train_seconds`` and ``curves``.
+"""
+from __future__ import annotations
+
+from ..models.transformer import RECIPES, counts
+
+LOSS_TOLERANCE = 0.02  # nats per character: differences within it are "about equal" (one seed each)
+MATCH_TOLERANCE = 0.15  # a run is at the budget when its count lies within 15% of the Monarch run's
+GROUPS = {"parameters": "feed_forward_parameters", "mult_adds": "feed_forward_mult_adds"}
+# What the two papers report, per structure (docs/experiments.md, "Structured layers in transformers").
+PAPERS = {
+    "monarch": "Dao et al. (ICML 2022) trained GPT-2 and ViT with Monarch in place of their dense "
+               "layers and report about 2× faster training on GPUs at comparable quality; Qiu et al. "
+               "(ICML 2024) find Monarch and its generalisation, block tensor-train, more efficient than "
+               "dense per unit of compute in small GPT-2s, once initialisation and learning rates are "
+               "scaled for the structure",
+    "lowrank": "Qiu et al. (ICML 2024) compare low rank with dense at equal compute in GPT-2 and ViT: "
+               "structures that spend little compute per dimension, low rank among them, scale worse",
+    "butterfly": "neither paper trains butterfly layers in a transformer; Dao et al. present Monarch as a "
+                 "generalisation of butterfly matrices that runs faster on GPUs",
+    "acdc": "neither paper trains ACDC layers",
+    "dense": "both papers' baseline",
+}
+
+
+def label(run: dict) -> str:
+    """A run's name in figures and tables: recipe, structure and what it was matched on."""
+    return f"{run['recipe']} ({run['structure']}, {run['matched'].replace('_', '-')})"
+
+
+def config_rows(names, vocabulary: int) -> list[dict]:
+    """A table row per recipe of ``names``: structure, knob, what it is matched on, feed-forward
+    parameters and multiply-adds per token (all blocks) and the whole model's parameters, for a
+    text of ``vocabulary`` characters (:func:`~acdc_core.lab.models.transformer.counts`)."""
+    rows = []
+    for name in names:
+        recipe = RECIPES[name]
+        config = recipe.config(vocabulary)
+        figures = counts(config)
+        rows.append({"recipe": name, "structure": recipe.structure,
+                     "knob": config.hidden if recipe.structure == "dense" else recipe.knob,
+                     "matched on": recipe.matched.replace("_", "-"),
+                     "FF params": f"{figures['feed_forward_parameters']:,}",
+                     "FF MA/token": f"{figures['feed_forward_mult_adds']:,.0f}",
+                     "model params": f"{figures['parameters']:,}"})
+    return rows
+
+
+def recorded_rows(recorded: dict) -> list[dict]:
+    """A table row per run: recipe, seed, steps, validation loss, counts, throughput and hours."""
+    return [{"recipe": r["recipe"], "seed": r["seed"], "steps": f"{r['steps']:,}",
+             "val loss": f"{r['validation_loss']:.4f}", "FF params": f"{r['feed_forward_parameters']:,}",
+             "FF MA/token": f"{r['feed_forward_mult_adds']:,.0f}", "params": f"{r['parameters']:,}",
+             "tokens/s": f"{r['tokens_per_second']:,.0f}", "train hours": f"{r['train_seconds'] / 3600:.2f}"}
+            for r in recorded["runs"]]
+
+
+def _of_seed(recorded: dict, seed: int) -> list[dict]:
+    return [r for r in recorded["runs"] if r["seed"] == seed]
+
+
+def reference(runs: list[dict]) -> dict | None:
+    """The dense reference among ``runs`` (matched ``"reference"``), or None."""
+    return next((r for r in runs if r["matched"] == "reference"), None)
+
+
+def narrow_dense(runs: list[dict]) -> dict | None:
+    """The dense feed-forward matched at equal parameters among ``runs``, or None."""
+    return next((r for r in runs if r["structure"] == "dense" and r["matched"] == "parameters"), None)
+
+
+def matched_group(runs: list[dict], by: str) -> list[dict]:
+    """The runs at the study's budget of ``by`` (``"parameters"`` or ``"mult_adds"``): those matched
+    on it, and those whose feed-forward count of it lies within :data:`MATCH_TOLERANCE` of the
+    Monarch run's (the budget's own structure: several structures meet both budgets at once)."""
+    key = GROUPS[by]
+    monarch = next((r for r in runs if r["structure"] == "monarch" and r["matched"] != "reference"), None)
+    at_budget = lambda r: monarch is not None and abs(r[key] - monarch[key]) <= MATCH_TOLERANCE * monarch[key]  # noqa: E731
+    return [r for r in runs if r["matched"] != "reference" and (r["matched"] == by or at_budget(r))]
+
+
+def compared(loss: float, against: float, tolerance: float = LOSS_TOLERANCE) -> str:
+    """``"lower"``, ``"about equal"`` or ``"higher"``: a validation loss against another."""
+    difference = loss - against
+    return "about equal" if abs(difference) <= tolerance else ("lower" if difference < 0 else "higher")
+
+
+def verdict_rows(recorded: dict, seed: int = 0) -> list[dict]:
+    """For each run of ``seed`` but the dense reference: its validation loss minus the reference's
+    and minus the narrow dense's (nats per character; negative is better), its training throughput
+    as a multiple of theirs, and the word of :func:`compared` against the reference."""
+    runs = _of_seed(recorded, seed)
+    dense, narrow = reference(runs), narrow_dense(runs)
+    rows = []
+    for r in runs:
+        if r is dense or dense is None:
+            continue
+        row = {"recipe": r["recipe"], "structure": r["structure"], "matched on": r["matched"].replace("_", "-"),
+               "val loss": f"{r['validation_loss']:.4f}",
+               "Δ vs dense": f"{r['validation_loss'] - dense['validation_loss']:+.4f}",
+               "speed × dense": f"{r['tokens_per_second'] / dense['tokens_per_second']:.2f}"}
+        if narrow is not None and r is not narrow:
+            row["Δ vs narrow"] = f"{r['validation_loss'] - narrow['validation_loss']:+.4f}"
+            row["speed × narrow"] = f"{r['tokens_per_second'] / narrow['tokens_per_second']:.2f}"
+        else:
+            row["Δ vs narrow"] = row["speed × narrow"] = "—"
+        row["against dense"] = compared(r["validation_loss"], dense["validation_loss"])
+        rows.append(row)
+    return rows
+
+
+def scale(recorded: dict, seed: int = 0) -> str:
+    """The scale the runs of ``seed`` ran at, in words, e.g. "4 layers, width 128, context 64,
+    4,000 steps of 12 windows, seed 0"."""
+    r = _of_seed(recorded, seed)[0]
+    return (f"{r['layers']} layers, width {r['width']}, context {r['context']}, {r['steps']:,} steps of "
+            f"{r['batch_size']} windows, seed {seed}")
+
+
+def best(runs: list[dict], by: str) -> dict | None:
+    """The run of lowest validation loss among those at the budget of ``by``; None when none is."""
+    group = matched_group(runs, by)
+    return min(group, key=lambda r: r["validation_loss"]) if group else None
+
+
+def answer_finding(recorded: dict, where: str, seed: int = 0) -> str:
+    """One sentence: the lowest validation loss at equal feed-forward parameters and at equal
+    multiply-adds among the runs of ``seed``, each with its throughput against the dense
+    reference's; ``where`` says which runs these are (data, profile, machine)."""
+    runs = _of_seed(recorded, seed)
+    dense = reference(runs)
+    parts = []
+    for by, words in (("parameters", "feed-forward parameters"), ("mult_adds", "multiply-adds")):
+        winner = best(runs, by)
+        if winner is None:
+            parts.append(f"at equal {words} no run is recorded")
+            continue
+        speed = "" if dense is None else (f", {winner['tokens_per_second'] / dense['tokens_per_second']:.2f}× "
+                                          f"the dense reference's training throughput")
+        parts.append(f"at equal {words} {winner['structure']} ({winner['recipe']}) has the lowest validation "
+                     f"loss, {winner['validation_loss']:.3f} nats per character{speed}")
+    reference_part = "" if dense is None else (f"; the dense reference at the same width reaches "
+                                               f"{dense['validation_loss']:.3f}")
+    return f"{where} ({scale(recorded, seed)}): " + "; ".join(parts) + reference_part + "."
+
+
+def paper_lines(recorded: dict, seed: int = 0) -> list[str]:
+    """Per run of ``seed`` but the dense ones: how its validation loss and throughput compare with
+    the dense reference's here, then what the papers report for its structure."""
+    words = {"lower": "a lower validation loss than dense", "about equal": "about dense's validation loss",
+             "higher": "a higher validation loss than dense"}
+    return [f"{row['recipe']} ({row['structure']}): {words[row['against dense']]} here ({row['Δ vs dense']} nats "
+            f"per character) at {row['speed × dense']}× its training throughput; {PAPERS[row['structure']]}."
+            for row in verdict_rows(recorded, seed) if row["structure"] != "dense"]
