@@ -177,6 +177,15 @@ def run_all(page, timeout_ms: int = 90_000) -> None:
     page.wait_for_function(f"{KERNEL_IDLE} && !document.body.textContent.includes('[*]')")
 
 
+def control_after_run_all(lab, browser, name: str, values: dict, timeout_ms: int = 90_000):
+    """``name``'s small copy (:func:`small_copy` with ``values``) opened and run whole: its page and
+    the cell of its control (:func:`control_cell`)."""
+    small_copy(name, lab.root, values)
+    page = open_notebook(browser, lab, name)
+    run_all(page, timeout_ms)
+    return page, control_cell(page)
+
+
 def slider(cell, name: str):
     """The slider labelled ``name`` in ``cell``."""
     return cell.locator(".widget-slider").filter(has=_label(cell, name))

@@ -2,8 +2,8 @@
 linear_approximation and structure_comparison with small parameters (seconds), moves each control
 and checks that the figure and the lines under it change."""
 from playwright.sync_api import expect
-from test_browser import (browser, chromium, choose, control_cell, dropdown, lab,  # noqa: F401 (fixtures)
-                          nudge, open_notebook, run_all, small_copy)
+from test_browser import (browser, chromium, choose, control_after_run_all, dropdown, lab,  # noqa: F401 (fixtures)
+                          nudge)
 
 LINEAR_SMALL = {"rows": 100, "steps": 10, "n_layers": 4, "configs": [["relu", "permutation", "Adam"]]}
 STRUCTURE_SMALL = {"widths": [8], "samples": 20, "replicates": 1, "maxiter": 10, "depths": [1, 2],
@@ -16,10 +16,7 @@ def shows(cell, text: str) -> None:
 
 
 def test_linear_approximation_shows_the_chosen_configurations_loss_curve(lab, browser):
-    small_copy("linear_approximation.ipynb", lab.root, LINEAR_SMALL)
-    page = open_notebook(browser, lab, "linear_approximation.ipynb")
-    run_all(page)
-    cell = control_cell(page)
+    page, cell = control_after_run_all(lab, browser, "linear_approximation.ipynb", LINEAR_SMALL)
     assert dropdown(cell, "optimiser").input_value() == "Adam"
     shows(cell, "this run (100 rows): final MSE")  # the configuration this run fitted
     choose(page, cell, "optimiser", "L-BFGS")
@@ -30,10 +27,7 @@ def test_linear_approximation_shows_the_chosen_configurations_loss_curve(lab, br
 
 
 def test_structure_comparison_shows_the_chosen_family_within_the_budget(lab, browser):
-    small_copy("structure_comparison.ipynb", lab.root, STRUCTURE_SMALL)
-    page = open_notebook(browser, lab, "structure_comparison.ipynb")
-    run_all(page)
-    cell = control_cell(page)
+    page, cell = control_after_run_all(lab, browser, "structure_comparison.ipynb", STRUCTURE_SMALL)
     assert dropdown(cell, "family").input_value() == "ACDC original, permutation"
     shows(cell, "within 64 parameters")  # a dense 8×8 matrix's count
     nudge(page, cell, "budget")

@@ -1,12 +1,14 @@
-"""The live controls of mnist and cifar in a real browser (JupyterLab in headless Chromium, see
-test_browser.py): mnist's live network starts, its curve is drawn and redrawn as it trains, and stop
-ends it; cifar's metric dropdown redraws its learning curves."""
+"""The live controls of mnist, cifar and transformer in a real browser (JupyterLab in headless
+Chromium, see test_browser.py): mnist's live network starts, its curve is drawn and redrawn as it
+trains, and stop ends it; cifar's metric dropdown redraws its learning curves; transformer's two
+menus redraw its validation curves for the chosen axis and source."""
 import re
 
-from test_browser import (browser, chromium, choose, control_cell, dropdown, lab,  # noqa: F401 (fixtures)
+from test_browser import (browser, chromium, choose, control_after_run_all, dropdown, lab,  # noqa: F401 (fixtures)
                           open_notebook, run_all, small_copy)
 
 MNIST_SMALL = {"models": ["e1_normal"], "epochs": 1, "live_epochs": 20}  # Run All in seconds; a live run long enough to stop
+TRANSFORMER_SMALL = {"recipes": ["quick_dense", "quick_acdc"], "epochs": 1, "steps": 10}
 CIFAR_SMALL = {"dataset": "cifar10_standin", "train_images": 100, "test_images": 50, "epochs": 1}
 DRAWN_ANEW = "([image, before]) => image.getAttribute('src') !== before && image.naturalWidth > 100"
 
@@ -39,9 +41,14 @@ def test_the_live_mnist_network_redraws_its_curve_as_it_trains_and_stops_when_as
 
 
 def test_the_cifar_metric_dropdown_redraws_its_figure(lab, browser):
-    small_copy("cifar.ipynb", lab.root, CIFAR_SMALL)
-    page = open_notebook(browser, lab, "cifar.ipynb")
-    run_all(page, timeout_ms=300_000)
-    cell = control_cell(page)
+    page, cell = control_after_run_all(lab, browser, "cifar.ipynb", CIFAR_SMALL, timeout_ms=300_000)
     choose(page, cell, "metric", "train_loss")
     assert dropdown(cell, "metric").input_value() == "train_loss"
+
+
+def test_the_transformer_menus_redraw_the_curves_of_the_chosen_axis_and_source(lab, browser):
+    page, cell = control_after_run_all(lab, browser, "transformer.ipynb", TRANSFORMER_SMALL, timeout_ms=300_000)
+    choose(page, cell, "x_axis", "seconds")
+    choose(page, cell, "source", "recorded cpu")  # the committed record
+    assert (dropdown(cell, "x_axis").input_value(), dropdown(cell, "source").input_value()) == \
+        ("seconds", "recorded cpu")

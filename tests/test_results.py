@@ -40,6 +40,20 @@ def test_recording_replaces_a_run_of_the_same_recipe_and_seed(tmp_path):
         results.record("cifar", "cpu", {"recipe": "x", "seed": 0}, tmp_path)
 
 
+def test_a_measurement_is_kept_beside_the_runs_and_leaves_them_alone(tmp_path):
+    results.record("transformer", "cpu", fake_run("dense", 0, 0.5), tmp_path)
+    before = results.load("transformer", "cpu", tmp_path)
+    origin = results.provenance("a benchmark", "made-up data", verified=False)
+    results.record_measurement("transformer", "cpu", "throughput", {"x": 1, "provenance": origin}, tmp_path)
+    results.record_measurement("transformer", "cpu", "throughput", {"x": 2, "provenance": origin}, tmp_path)
+    recorded = results.load("transformer", "cpu", tmp_path)
+    assert recorded["measurements"] == {"throughput": {"x": 2, "provenance": origin}}
+    assert (recorded["runs"], recorded["provenance"]) == (before["runs"], before["provenance"])
+    with pytest.raises(ValueError, match="a recorded measurement needs its provenance"):
+        results.record_measurement("transformer", "cpu", "throughput", {"x": 3}, tmp_path)
+    assert results.load("transformer", "cpu", tmp_path)["measurements"]["throughput"]["x"] == 2
+
+
 def test_every_committed_results_file_has_the_recorded_form():
     files = sorted(results.RESULTS.glob("*/*.json"))
     assert files, f"no results under {results.RESULTS}"
@@ -51,6 +65,8 @@ def test_every_committed_results_file_has_the_recorded_form():
             assert set(run) >= (REQUIRED_FIT if "mse" in run else REQUIRED_RUN), (path, run["recipe"])
             assert set(run["provenance"]["data"]) == {"name", "verified"}
             assert 0 <= run["mse"] if "mse" in run else 0 <= run["test_accuracy"] <= 1
+        for measured in recorded.get("measurements", {}).values():
+            assert set(measured["provenance"]) >= REQUIRED_PROVENANCE, path
 
 
 def test_verdicts_give_the_gaps_of_the_recorded_runs():

@@ -6,6 +6,7 @@ command line recording a run."""
 import gzip
 import hashlib
 import json
+import runpy
 from pathlib import Path
 
 import pytest
@@ -329,3 +330,18 @@ def test_the_command_line_records_a_run(tmp_path, capsys):
     assert run["tokens_per_second"] > 0 and run["provenance"]["data"] == {"name": PLAYS + ", embedded excerpt of "
                                                                                   "399,994 characters", "verified": True}
     assert "transformer quick_lowrank:1" in run["provenance"]["command"]
+
+
+def test_the_throughput_benchmark_records_every_recipe_beside_the_runs(tmp_path, capsys):
+    bench = runpy.run_path(str(Path(__file__).parents[1] / "benchmarks" / "transformer_throughput.py"))
+    bench["main"](["--recipes", "quick_dense", "quick_acdc", "--rounds", "1", "--threads", "1", "--record", "test",
+                   "--results", str(tmp_path)])
+    rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()[2:4]}
+    measured = json.loads((tmp_path / "transformer" / "test.json").read_text())["measurements"]["throughput"]
+    for name in ("quick_dense", "quick_acdc"):  # tokens per step over the step's time
+        recipe = RECIPES[name]
+        assert measured["tokens_per_second"][name] == pytest.approx(
+            recipe.batch_size * recipe.context * 1e3 / measured["ms_per_step"][name])
+        assert rows[name][2] == f"{measured['tokens_per_second'][name]:.0f}"
+    assert rows["quick_dense"][3] == "1.00"  # the reference against itself
+    assert "transformer_throughput.py --recipes quick_dense quick_acdc" in measured["provenance"]["command"]

@@ -55,6 +55,22 @@ def test_the_verdicts_against_dense_and_the_narrow_dense():
     assert [row["val loss"] for row in analysis.verdict_rows(RECORD, seed=1)] == []  # no dense of seed 1
 
 
+def test_a_benchmark_that_timed_every_recipe_gives_the_speeds():
+    origin = {"machine": "a test machine", "date": "2026-12-07"}
+    timed = {"dense": 2000.0, "monarch": 1000.0, "acdc_mult_adds": 500.0, "acdc_params": 400.0,
+             "lowrank": 3000.0, "narrow_dense": 2500.0}
+    benchmarked = {**RECORD, "measurements": {"throughput": {"rounds": 9, "tokens_per_second": timed,
+                                                             "provenance": origin}}}
+    rows = {row["recipe"]: row for row in analysis.verdict_rows(benchmarked)}
+    assert (rows["monarch"]["speed × dense"], rows["monarch"]["speed × narrow"]) == ("0.50", "0.40")
+    assert analysis.speed_source(benchmarked).startswith("training steps of every recipe timed in one benchmark "
+                                                         "of 9 interleaved rounds (a test machine, 2026-12-07)")
+    # a benchmark missing one recipe is not mixed with the runs' own figures
+    del timed["lowrank"]
+    assert analysis.speeds(benchmarked) == {r["recipe"]: r["tokens_per_second"] for r in SEED0}
+    assert analysis.speed_source(benchmarked).startswith("each training run's own throughput")
+
+
 @pytest.mark.parametrize("loss, word", [(1.97, "lower"), (1.985, "about equal"), (2.015, "about equal"),
                                         (2.03, "higher")])
 def test_compared_within_the_tolerance(loss, word):

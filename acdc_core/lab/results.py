@@ -7,6 +7,8 @@ A file holds ``notebook``, ``profile``, ``provenance`` (of its latest recording:
 ``runs``: one object per run with ``recipe``, ``seed``, ``data``, ``epochs``, ``test_accuracy``,
 ``parameters``, ``mult_adds`` (where it applies), ``train_seconds``, ``curves`` (one record per
 epoch) and the run's own ``provenance``. Recording a run again (same recipe and seed) replaces it.
+A file may also hold ``measurements``: named measurements of the profile's recipes made apart from
+their training (a benchmark's timings), each with its own ``provenance``.
 """
 from __future__ import annotations
 
@@ -92,14 +94,36 @@ def record(notebook: str, profile: str, run: dict, folder: str | os.PathLike = R
     missing = {"recipe", "seed", "provenance"} - set(run)
     if missing:
         raise ValueError(f"a recorded run needs {sorted(missing)}; got keys {sorted(run)}")
+
+    def add(recorded: dict) -> None:
+        runs = [r for r in recorded["runs"] if (r["recipe"], r["seed"]) != (run["recipe"], run["seed"])]
+        recorded.update(provenance=run["provenance"], runs=runs + [run])
+    return _update(notebook, profile, add, folder)
+
+
+def record_measurement(notebook: str, profile: str, name: str, measured: dict,
+                       folder: str | os.PathLike = RESULTS) -> Path:
+    """Keep ``measured`` (a dict with its own ``provenance``, e.g. a benchmark's timings of the
+    profile's recipes) as ``measurements[name]`` of the recorded results, replacing one of that
+    name; the runs and their provenance are left as they are. Written as :func:`record` writes."""
+    if "provenance" not in measured:
+        raise ValueError(f"a recorded measurement needs its provenance; got keys {sorted(measured)}")
+
+    def add(recorded: dict) -> None:
+        recorded.setdefault("measurements", {})[name] = measured
+    return _update(notebook, profile, add, folder)
+
+
+def _update(notebook: str, profile: str, change, folder) -> Path:
+    """Apply ``change`` (a function altering the dict in place) to the recorded results (a new
+    file's dict has no runs yet) and write them atomically, under a lock on the folder."""
     path = results_file(notebook, profile, folder)
     path.parent.mkdir(parents=True, exist_ok=True)
     lock = os.open(path.parent, os.O_RDONLY)
     try:
         fcntl.flock(lock, fcntl.LOCK_EX)
         recorded = load(notebook, profile, folder) or {"notebook": notebook, "profile": profile, "runs": []}
-        runs = [r for r in recorded["runs"] if (r["recipe"], r["seed"]) != (run["recipe"], run["seed"])]
-        recorded.update(provenance=run["provenance"], runs=runs + [run])
+        change(recorded)
         text = json.dumps(recorded, indent=1, ensure_ascii=False) + "\n"
         return write_atomically(path, lambda partial: partial.write_text(text, encoding="utf-8"))
     finally:

@@ -1,7 +1,7 @@
 """Reading the transformer study's runs: the comparison's configurations and counts, a row per
 recorded run, the groups matched at equal feed-forward parameters and at equal multiply-adds, and
 each structure's verdict against the dense reference and the narrow dense of equal parameters,
-set beside what the Monarch and "Compute Better Spent" papers report.
+set beside what the Monarch and "Compute Better Spent" papers (and the latter's follow-up) report.
 
 A record is a dict with ``runs`` (and, recorded, ``provenance``), each run as
 :func:`acdc_core.lab.experiments.transformer.run_record` writes it: ``recipe``, ``seed``,
@@ -17,19 +17,20 @@ from ..models.transformer import RECIPES, counts
 LOSS_TOLERANCE = 0.02  # nats per character: differences within it are "about equal" (one seed each)
 MATCH_TOLERANCE = 0.15  # a run is at the budget when its count lies within 15% of the Monarch run's
 GROUPS = {"parameters": "feed_forward_parameters", "mult_adds": "feed_forward_mult_adds"}
-# What the two papers report, per structure (docs/experiments.md, "Structured layers in transformers").
+# What the papers report, per structure (docs/experiments.md, "After the log: structured layers in transformers").
 PAPERS = {
     "monarch": "Dao et al. (ICML 2022) trained GPT-2 and ViT with Monarch in place of their dense "
                "layers and report about 2× faster training on GPUs at comparable quality; Qiu et al. "
-               "(ICML 2024) find Monarch and its generalisation, block tensor-train, more efficient than "
+               "(ICML 2024) find block tensor-train, a family that contains Monarch, more efficient than "
                "dense per unit of compute in small GPT-2s, once initialisation and learning rates are "
                "scaled for the structure",
-    "lowrank": "Qiu et al. (ICML 2024) compare low rank with dense at equal compute in GPT-2 and ViT: "
-               "structures that spend little compute per dimension, low rank among them, scale worse",
-    "butterfly": "neither paper trains butterfly layers in a transformer; Dao et al. present Monarch as a "
-                 "generalisation of butterfly matrices that runs faster on GPUs",
-    "acdc": "neither paper trains ACDC layers",
-    "dense": "both papers' baseline",
+    "lowrank": "Qiu et al. (ICML 2024) compare low rank with dense at equal compute in GPT-2 and ViT, and "
+               "their follow-up (Potapczynski et al., NeurIPS 2024) finds that full-rank structures holding "
+               "many parameters per unit of compute scale best, which low rank is not",
+    "butterfly": "none of these papers trains butterfly layers in a transformer; Dao et al. present Monarch "
+                 "as a generalisation of butterfly matrices that runs faster on GPUs",
+    "acdc": "none of these papers trains ACDC layers",
+    "dense": "the papers' baseline",
 }
 
 
@@ -61,7 +62,7 @@ def recorded_rows(recorded: dict) -> list[dict]:
     return [{"recipe": r["recipe"], "seed": r["seed"], "steps": f"{r['steps']:,}",
              "val loss": f"{r['validation_loss']:.4f}", "FF params": f"{r['feed_forward_parameters']:,}",
              "FF MA/token": f"{r['feed_forward_mult_adds']:,.0f}", "params": f"{r['parameters']:,}",
-             "tokens/s": f"{r['tokens_per_second']:,.0f}", "train hours": f"{r['train_seconds'] / 3600:.2f}"}
+             "train tokens/s": f"{r['tokens_per_second']:,.0f}", "train hours": f"{r['train_seconds'] / 3600:.2f}"}
             for r in recorded["runs"]]
 
 
@@ -89,6 +90,32 @@ def matched_group(runs: list[dict], by: str) -> list[dict]:
     return [r for r in runs if r["matched"] != "reference" and (r["matched"] == by or at_budget(r))]
 
 
+def _benchmarked(recorded: dict, seed: int) -> dict | None:
+    """The recorded ``throughput`` measurement when it timed every recipe of ``seed``'s runs."""
+    measured = recorded.get("measurements", {}).get("throughput")
+    timed = measured["tokens_per_second"] if measured else {}
+    return measured if all(r["recipe"] in timed for r in _of_seed(recorded, seed)) else None
+
+
+def speeds(recorded: dict, seed: int = 0) -> dict[str, float]:
+    """Recipe -> training tokens per second, for the runs of ``seed``: the recorded ``throughput``
+    measurement's (benchmarks/transformer_throughput.py, every recipe timed in one run) when it
+    timed all of them, else each training run's own."""
+    measured = _benchmarked(recorded, seed)
+    return {r["recipe"]: measured["tokens_per_second"][r["recipe"]] if measured else r["tokens_per_second"]
+            for r in _of_seed(recorded, seed)}
+
+
+def speed_source(recorded: dict, seed: int = 0) -> str:
+    """Where :func:`speeds` takes its figures from, in words."""
+    measured = _benchmarked(recorded, seed)
+    if measured is None:
+        return "each training run's own throughput, measured while other work may have shared the machine"
+    origin = measured["provenance"]
+    return (f"training steps of every recipe timed in one benchmark of {measured['rounds']} interleaved "
+            f"rounds ({origin['machine']}, {origin['date']})")
+
+
 def compared(loss: float, against: float, tolerance: float = LOSS_TOLERANCE) -> str:
     """``"lower"``, ``"about equal"`` or ``"higher"``: a validation loss against another."""
     difference = loss - against
@@ -98,8 +125,8 @@ def compared(loss: float, against: float, tolerance: float = LOSS_TOLERANCE) -> 
 def verdict_rows(recorded: dict, seed: int = 0) -> list[dict]:
     """For each run of ``seed`` but the dense reference: its validation loss minus the reference's
     and minus the narrow dense's (nats per character; negative is better), its training throughput
-    as a multiple of theirs, and the word of :func:`compared` against the reference."""
-    runs = _of_seed(recorded, seed)
+    as a multiple of theirs (:func:`speeds`), and the word of :func:`compared` against the reference."""
+    runs, speed = _of_seed(recorded, seed), speeds(recorded, seed)
     dense, narrow = reference(runs), narrow_dense(runs)
     rows = []
     for r in runs:
@@ -108,10 +135,10 @@ def verdict_rows(recorded: dict, seed: int = 0) -> list[dict]:
         row = {"recipe": r["recipe"], "structure": r["structure"], "matched on": r["matched"].replace("_", "-"),
                "val loss": f"{r['validation_loss']:.4f}",
                "Δ vs dense": f"{r['validation_loss'] - dense['validation_loss']:+.4f}",
-               "speed × dense": f"{r['tokens_per_second'] / dense['tokens_per_second']:.2f}"}
+               "speed × dense": f"{speed[r['recipe']] / speed[dense['recipe']]:.2f}"}
         if narrow is not None and r is not narrow:
             row["Δ vs narrow"] = f"{r['validation_loss'] - narrow['validation_loss']:+.4f}"
-            row["speed × narrow"] = f"{r['tokens_per_second'] / narrow['tokens_per_second']:.2f}"
+            row["speed × narrow"] = f"{speed[r['recipe']] / speed[narrow['recipe']]:.2f}"
         else:
             row["Δ vs narrow"] = row["speed × narrow"] = "—"
         row["against dense"] = compared(r["validation_loss"], dense["validation_loss"])
@@ -136,8 +163,8 @@ def best(runs: list[dict], by: str) -> dict | None:
 def answer_finding(recorded: dict, where: str, seed: int = 0) -> str:
     """One sentence: the lowest validation loss at equal feed-forward parameters and at equal
     multiply-adds among the runs of ``seed``, each with its throughput against the dense
-    reference's; ``where`` says which runs these are (data, profile, machine)."""
-    runs = _of_seed(recorded, seed)
+    reference's (:func:`speeds`); ``where`` says which runs these are (data, profile, machine)."""
+    runs, speed = _of_seed(recorded, seed), speeds(recorded, seed)
     dense = reference(runs)
     parts = []
     for by, words in (("parameters", "feed-forward parameters"), ("mult_adds", "multiply-adds")):
@@ -145,10 +172,10 @@ def answer_finding(recorded: dict, where: str, seed: int = 0) -> str:
         if winner is None:
             parts.append(f"at equal {words} no run is recorded")
             continue
-        speed = "" if dense is None else (f", {winner['tokens_per_second'] / dense['tokens_per_second']:.2f}× "
+        ratio = "" if dense is None else (f", {speed[winner['recipe']] / speed[dense['recipe']]:.2f}× "
                                           f"the dense reference's training throughput")
         parts.append(f"at equal {words} {winner['structure']} ({winner['recipe']}) has the lowest validation "
-                     f"loss, {winner['validation_loss']:.3f} nats per character{speed}")
+                     f"loss, {winner['validation_loss']:.3f} nats per character{ratio}")
     reference_part = "" if dense is None else (f"; the dense reference at the same width reaches "
                                                f"{dense['validation_loss']:.3f}")
     return f"{where} ({scale(recorded, seed)}): " + "; ".join(parts) + reference_part + "."
