@@ -71,6 +71,18 @@ def test_a_benchmark_that_timed_every_recipe_gives_the_speeds():
     assert analysis.speed_source(benchmarked).startswith("each training run's own throughput")
 
 
+def test_the_seed_rows_give_the_spread_of_each_recipe_run_more_than_once():
+    assert analysis.seed_rows(RECORD) == [{"recipe": "monarch", "seeds": "0, 1", "lowest": "1.5000",
+                                           "highest": "2.0500", "spread": "0.5500"}]  # 2.05 - 1.50
+    assert analysis.seed_rows({"runs": SEED0}) == []
+    assert analysis.spread_finding(RECORD) == ("the widest seed-to-seed spread, 0.5500 nats per character "
+                                               "(monarch), is more than the 0.02 that counts as about equal")
+    close = {"runs": SEED0 + [run("dense", "dense", "reference", 2.015, 1000.0, 1000, 1000, seed=1)]}
+    assert analysis.spread_finding(close).endswith("0.0150 nats per character (dense), is within the 0.02 that "
+                                                   "counts as about equal")
+    assert analysis.spread_finding({"runs": SEED0}) is None
+
+
 @pytest.mark.parametrize("loss, word", [(1.97, "lower"), (1.985, "about equal"), (2.015, "about equal"),
                                         (2.03, "higher")])
 def test_compared_within_the_tolerance(loss, word):

@@ -13,6 +13,7 @@ character), ``feed_forward_parameters``, ``feed_forward_mult_adds`` (per token, 
 from __future__ import annotations
 
 from ..models.transformer import RECIPES, counts
+from ..results import by_recipe
 
 LOSS_TOLERANCE = 0.02  # nats per character: differences within it are "about equal" (one seed each)
 MATCH_TOLERANCE = 0.15  # a run is at the budget when its count lies within 15% of the Monarch run's
@@ -64,6 +65,31 @@ def recorded_rows(recorded: dict) -> list[dict]:
              "FF MA/token": f"{r['feed_forward_mult_adds']:,.0f}", "params": f"{r['parameters']:,}",
              "train tokens/s": f"{r['tokens_per_second']:,.0f}", "train hours": f"{r['train_seconds'] / 3600:.2f}"}
             for r in recorded["runs"]]
+
+
+def seed_rows(recorded: dict) -> list[dict]:
+    """For each recipe recorded with two or more seeds: the seeds, the lowest and highest final
+    validation loss and their difference (nats per character), how far one seed's verdict may move."""
+    rows = []
+    for recipe, runs in by_recipe(recorded).items():
+        if len(runs) > 1:
+            losses = [r["validation_loss"] for r in runs]
+            rows.append({"recipe": recipe, "seeds": ", ".join(str(r["seed"]) for r in runs),
+                         "lowest": f"{min(losses):.4f}", "highest": f"{max(losses):.4f}",
+                         "spread": f"{max(losses) - min(losses):.4f}"})
+    return rows
+
+
+def spread_finding(recorded: dict) -> str | None:
+    """The widest spread of :func:`seed_rows` set against :data:`LOSS_TOLERANCE`, in words; None
+    when no recipe ran with more than one seed."""
+    rows = seed_rows(recorded)
+    if not rows:
+        return None
+    widest = max(rows, key=lambda row: float(row["spread"]))
+    within = "within" if float(widest["spread"]) <= LOSS_TOLERANCE else "more than"
+    return (f"the widest seed-to-seed spread, {widest['spread']} nats per character ({widest['recipe']}), is "
+            f"{within} the {LOSS_TOLERANCE} that counts as about equal")
 
 
 def _of_seed(recorded: dict, seed: int) -> list[dict]:
