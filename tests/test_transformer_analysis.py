@@ -23,6 +23,7 @@ RECORD = {"runs": [
     run("monarch", "monarch", "parameters", 1.50, 1500.0, 100, 100, seed=1),
 ]}
 SEED0 = RECORD["runs"][:6]
+ONE_SEED = {"runs": SEED0}
 
 
 def recipes(runs):
@@ -43,7 +44,7 @@ def test_the_groups_hold_the_runs_matched_or_within_fifteen_percent_of_monarchs_
 
 
 def test_the_verdicts_against_dense_and_the_narrow_dense():
-    rows = {row["recipe"]: row for row in analysis.verdict_rows(RECORD)}
+    rows = {row["recipe"]: row for row in analysis.verdict_rows(ONE_SEED)}
     assert list(rows) == ["monarch", "acdc_mult_adds", "acdc_params", "lowrank", "narrow_dense"]
     monarch = rows["monarch"]
     assert (monarch["Δ vs dense"], monarch["speed × dense"], monarch["Δ vs narrow"], monarch["speed × narrow"]) == \
@@ -52,7 +53,24 @@ def test_the_verdicts_against_dense_and_the_narrow_dense():
     assert rows["acdc_params"]["against dense"] == "about equal"  # 0.01 within 0.02
     assert rows["acdc_params"]["speed × dense"] == "0.40"
     assert (rows["narrow_dense"]["Δ vs narrow"], rows["narrow_dense"]["speed × narrow"]) == ("—", "—")
-    assert [row["val loss"] for row in analysis.verdict_rows(RECORD, seed=1)] == []  # no dense of seed 1
+    assert analysis.verdict_rows({"runs": RECORD["runs"][1:]}) == []  # no dense reference
+
+
+def test_the_recorded_rows_keep_a_recipes_seeds_together():
+    rows = analysis.recorded_rows(RECORD)
+    assert [(row["recipe"], row["seed"]) for row in rows][:3] == [("dense", 0), ("monarch", 0), ("monarch", 1)]
+    assert (rows[2]["val loss"], rows[2]["train tokens/s"], rows[2]["train hours"]) == ("1.5000", "1,500", "2.00")
+
+
+def test_a_recipe_of_several_seeds_is_judged_by_their_mean():
+    rows = {row["recipe"]: row for row in analysis.verdict_rows(RECORD)}
+    monarch = rows["monarch"]  # seeds 0 and 1: (2.05 + 1.50) / 2 = 1.775
+    assert (monarch["seeds"], monarch["val loss"], monarch["Δ vs dense"], monarch["against dense"]) == \
+        (2, "1.7750", "-0.2250", "lower")
+    assert rows["lowrank"]["seeds"] == 1
+    sentence = analysis.answer_finding(RECORD, "Recorded")
+    assert "monarch (monarch) has the lowest validation loss, 1.775 nats per character (mean of 2 seeds)" in sentence
+    assert "1 to 2 seeds a recipe" in sentence and "reaches 2.000." in sentence  # dense: one seed, no "mean of"
 
 
 def test_a_benchmark_that_timed_every_recipe_gives_the_speeds():
@@ -75,11 +93,13 @@ def test_the_seed_rows_give_the_spread_of_each_recipe_run_more_than_once():
     assert analysis.seed_rows(RECORD) == [{"recipe": "monarch", "seeds": "0, 1", "lowest": "1.5000",
                                            "highest": "2.0500", "spread": "0.5500"}]  # 2.05 - 1.50
     assert analysis.seed_rows({"runs": SEED0}) == []
-    assert analysis.spread_finding(RECORD) == ("the widest seed-to-seed spread, 0.5500 nats per character "
-                                               "(monarch), is more than the 0.02 that counts as about equal")
+    assert analysis.spread_finding(RECORD) == ("Of the recipes run with more than one seed, monarch's final "
+                                               "validation losses spread widest, 0.5500 nats per character: more "
+                                               "than the 0.02 that counts as about equal, so a single seed's "
+                                               "verdict may not hold for another.")
     close = {"runs": SEED0 + [run("dense", "dense", "reference", 2.015, 1000.0, 1000, 1000, seed=1)]}
-    assert analysis.spread_finding(close).endswith("0.0150 nats per character (dense), is within the 0.02 that "
-                                                   "counts as about equal")
+    assert analysis.spread_finding(close).endswith("dense's final validation losses spread widest, 0.0150 nats per "
+                                                   "character: within the 0.02 that counts as about equal.")
     assert analysis.spread_finding({"runs": SEED0}) is None
 
 
@@ -90,7 +110,7 @@ def test_compared_within_the_tolerance(loss, word):
 
 
 def test_the_answer_names_the_best_of_each_budget_with_its_speed():
-    sentence = analysis.answer_finding(RECORD, "Recorded cpu profile")
+    sentence = analysis.answer_finding(ONE_SEED, "Recorded cpu profile")
     assert sentence.startswith("Recorded cpu profile (4 layers, width 128, context 64, 4,000 steps of 12 "
                                "windows, seed 0): ")
     assert "at equal feed-forward parameters acdc (acdc_params) has the lowest validation loss, 1.990" in sentence
@@ -100,7 +120,7 @@ def test_the_answer_names_the_best_of_each_budget_with_its_speed():
 
 
 def test_each_structured_run_is_set_beside_the_papers():
-    lines = analysis.paper_lines(RECORD)
+    lines = analysis.paper_lines(ONE_SEED)
     assert len(lines) == 4  # the dense ones are the baseline, not set beside the papers
     assert lines[0].startswith("monarch (monarch): a higher validation loss than dense here (+0.0500")
     assert "Dao et al. (ICML 2022)" in lines[0] and "Qiu et al. (ICML 2024)" in lines[3]

@@ -12,6 +12,8 @@ character), ``feed_forward_parameters``, ``feed_forward_mult_adds`` (per token, 
 """
 from __future__ import annotations
 
+import statistics
+
 from ..models.transformer import RECIPES, counts
 from ..results import by_recipe
 
@@ -59,12 +61,13 @@ def config_rows(names, vocabulary: int) -> list[dict]:
 
 
 def recorded_rows(recorded: dict) -> list[dict]:
-    """A table row per run: recipe, seed, steps, validation loss, counts, throughput and hours."""
+    """A table row per run, a recipe's seeds together: recipe, seed, steps, validation loss,
+    counts, throughput and hours."""
     return [{"recipe": r["recipe"], "seed": r["seed"], "steps": f"{r['steps']:,}",
              "val loss": f"{r['validation_loss']:.4f}", "FF params": f"{r['feed_forward_parameters']:,}",
              "FF MA/token": f"{r['feed_forward_mult_adds']:,.0f}", "params": f"{r['parameters']:,}",
              "train tokens/s": f"{r['tokens_per_second']:,.0f}", "train hours": f"{r['train_seconds'] / 3600:.2f}"}
-            for r in recorded["runs"]]
+            for runs in by_recipe(recorded).values() for r in runs]
 
 
 def seed_rows(recorded: dict) -> list[dict]:
@@ -81,19 +84,33 @@ def seed_rows(recorded: dict) -> list[dict]:
 
 
 def spread_finding(recorded: dict) -> str | None:
-    """The widest spread of :func:`seed_rows` set against :data:`LOSS_TOLERANCE`, in words; None
+    """One sentence: the widest spread of :func:`seed_rows` against :data:`LOSS_TOLERANCE`; None
     when no recipe ran with more than one seed."""
     rows = seed_rows(recorded)
     if not rows:
         return None
     widest = max(rows, key=lambda row: float(row["spread"]))
-    within = "within" if float(widest["spread"]) <= LOSS_TOLERANCE else "more than"
-    return (f"the widest seed-to-seed spread, {widest['spread']} nats per character ({widest['recipe']}), is "
-            f"{within} the {LOSS_TOLERANCE} that counts as about equal")
+    spread = (f"Of the recipes run with more than one seed, {widest['recipe']}'s final validation losses spread "
+              f"widest, {widest['spread']} nats per character")
+    if float(widest["spread"]) <= LOSS_TOLERANCE:
+        return f"{spread}: within the {LOSS_TOLERANCE} that counts as about equal."
+    return (f"{spread}: more than the {LOSS_TOLERANCE} that counts as about equal, so a single seed's verdict "
+            f"may not hold for another.")
 
 
-def _of_seed(recorded: dict, seed: int) -> list[dict]:
-    return [r for r in recorded["runs"] if r["seed"] == seed]
+def recipe_means(recorded: dict) -> list[dict]:
+    """A run per recipe, in the order first recorded: its first seed's record with
+    ``validation_loss`` and ``tokens_per_second`` the means over the recipe's recorded seeds and
+    ``seeds`` the list of them."""
+    return [{**runs[0], "seeds": [r["seed"] for r in runs],
+             "validation_loss": statistics.fmean(r["validation_loss"] for r in runs),
+             "tokens_per_second": statistics.fmean(r["tokens_per_second"] for r in runs)}
+            for runs in by_recipe(recorded).values()]
+
+
+def _of_seeds(run: dict) -> str:
+    """" (mean of 3 seeds)" for a run of :func:`recipe_means` over several seeds, else nothing."""
+    return f" (mean of {len(run['seeds'])} seeds)" if len(run["seeds"]) > 1 else ""
 
 
 def reference(runs: list[dict]) -> dict | None:
@@ -116,25 +133,25 @@ def matched_group(runs: list[dict], by: str) -> list[dict]:
     return [r for r in runs if r["matched"] != "reference" and (r["matched"] == by or at_budget(r))]
 
 
-def _benchmarked(recorded: dict, seed: int) -> dict | None:
-    """The recorded ``throughput`` measurement when it timed every recipe of ``seed``'s runs."""
+def _benchmarked(recorded: dict) -> dict | None:
+    """The recorded ``throughput`` measurement when it timed every recorded recipe."""
     measured = recorded.get("measurements", {}).get("throughput")
     timed = measured["tokens_per_second"] if measured else {}
-    return measured if all(r["recipe"] in timed for r in _of_seed(recorded, seed)) else None
+    return measured if all(r["recipe"] in timed for r in recorded["runs"]) else None
 
 
-def speeds(recorded: dict, seed: int = 0) -> dict[str, float]:
-    """Recipe -> training tokens per second, for the runs of ``seed``: the recorded ``throughput``
-    measurement's (benchmarks/transformer_throughput.py, every recipe timed in one run) when it
-    timed all of them, else each training run's own."""
-    measured = _benchmarked(recorded, seed)
+def speeds(recorded: dict) -> dict[str, float]:
+    """Recipe -> training tokens per second: the recorded ``throughput`` measurement's
+    (benchmarks/transformer_throughput.py, every recipe timed in one run) when it timed all of
+    them, else the mean of each recipe's training runs' own."""
+    measured = _benchmarked(recorded)
     return {r["recipe"]: measured["tokens_per_second"][r["recipe"]] if measured else r["tokens_per_second"]
-            for r in _of_seed(recorded, seed)}
+            for r in recipe_means(recorded)}
 
 
-def speed_source(recorded: dict, seed: int = 0) -> str:
+def speed_source(recorded: dict) -> str:
     """Where :func:`speeds` takes its figures from, in words."""
-    measured = _benchmarked(recorded, seed)
+    measured = _benchmarked(recorded)
     if measured is None:
         return "each training run's own throughput, measured while other work may have shared the machine"
     origin = measured["provenance"]
@@ -148,18 +165,19 @@ def compared(loss: float, against: float, tolerance: float = LOSS_TOLERANCE) -> 
     return "about equal" if abs(difference) <= tolerance else ("lower" if difference < 0 else "higher")
 
 
-def verdict_rows(recorded: dict, seed: int = 0) -> list[dict]:
-    """For each run of ``seed`` but the dense reference: its validation loss minus the reference's
-    and minus the narrow dense's (nats per character; negative is better), its training throughput
-    as a multiple of theirs (:func:`speeds`), and the word of :func:`compared` against the reference."""
-    runs, speed = _of_seed(recorded, seed), speeds(recorded, seed)
+def verdict_rows(recorded: dict) -> list[dict]:
+    """For each recipe but the dense reference: its seeds, its validation loss (mean over them,
+    :func:`recipe_means`) minus the reference's and minus the narrow dense's (nats per character;
+    negative is better), its training throughput as a multiple of theirs (:func:`speeds`), and the
+    word of :func:`compared` against the reference."""
+    runs, speed = recipe_means(recorded), speeds(recorded)
     dense, narrow = reference(runs), narrow_dense(runs)
     rows = []
     for r in runs:
         if r is dense or dense is None:
             continue
         row = {"recipe": r["recipe"], "structure": r["structure"], "matched on": r["matched"].replace("_", "-"),
-               "val loss": f"{r['validation_loss']:.4f}",
+               "seeds": len(r["seeds"]), "val loss": f"{r['validation_loss']:.4f}",
                "Δ vs dense": f"{r['validation_loss'] - dense['validation_loss']:+.4f}",
                "speed × dense": f"{speed[r['recipe']] / speed[dense['recipe']]:.2f}"}
         if narrow is not None and r is not narrow:
@@ -172,12 +190,19 @@ def verdict_rows(recorded: dict, seed: int = 0) -> list[dict]:
     return rows
 
 
-def scale(recorded: dict, seed: int = 0) -> str:
-    """The scale the runs of ``seed`` ran at, in words, e.g. "4 layers, width 128, context 64,
-    4,000 steps of 12 windows, seed 0"."""
-    r = _of_seed(recorded, seed)[0]
+def scale(recorded: dict) -> str:
+    """The scale the runs ran at, in words, e.g. "4 layers, width 128, context 64, 4,000 steps of
+    12 windows, seed 0" (or "1 to 3 seeds a recipe")."""
+    r = recorded["runs"][0]
+    counts_of_seeds = sorted({len(m["seeds"]) for m in recipe_means(recorded)})
+    if len({run["seed"] for run in recorded["runs"]}) == 1:
+        seeds = f"seed {r['seed']}"
+    elif len(counts_of_seeds) == 1:
+        seeds = f"{counts_of_seeds[0]} seeds a recipe"
+    else:
+        seeds = f"{counts_of_seeds[0]} to {counts_of_seeds[-1]} seeds a recipe"
     return (f"{r['layers']} layers, width {r['width']}, context {r['context']}, {r['steps']:,} steps of "
-            f"{r['batch_size']} windows, seed {seed}")
+            f"{r['batch_size']} windows, {seeds}")
 
 
 def best(runs: list[dict], by: str) -> dict | None:
@@ -186,11 +211,11 @@ def best(runs: list[dict], by: str) -> dict | None:
     return min(group, key=lambda r: r["validation_loss"]) if group else None
 
 
-def answer_finding(recorded: dict, where: str, seed: int = 0) -> str:
-    """One sentence: the lowest validation loss at equal feed-forward parameters and at equal
-    multiply-adds among the runs of ``seed``, each with its throughput against the dense
-    reference's (:func:`speeds`); ``where`` says which runs these are (data, profile, machine)."""
-    runs, speed = _of_seed(recorded, seed), speeds(recorded, seed)
+def answer_finding(recorded: dict, where: str) -> str:
+    """One sentence: the lowest validation loss (mean over a recipe's seeds) at equal feed-forward
+    parameters and at equal multiply-adds, each with its throughput against the dense reference's
+    (:func:`speeds`); ``where`` says which runs these are (data, profile, machine)."""
+    runs, speed = recipe_means(recorded), speeds(recorded)
     dense = reference(runs)
     parts = []
     for by, words in (("parameters", "feed-forward parameters"), ("mult_adds", "multiply-adds")):
@@ -201,17 +226,17 @@ def answer_finding(recorded: dict, where: str, seed: int = 0) -> str:
         ratio = "" if dense is None else (f", {speed[winner['recipe']] / speed[dense['recipe']]:.2f}× "
                                           f"the dense reference's training throughput")
         parts.append(f"at equal {words} {winner['structure']} ({winner['recipe']}) has the lowest validation "
-                     f"loss, {winner['validation_loss']:.3f} nats per character{ratio}")
+                     f"loss, {winner['validation_loss']:.3f} nats per character{_of_seeds(winner)}{ratio}")
     reference_part = "" if dense is None else (f"; the dense reference at the same width reaches "
-                                               f"{dense['validation_loss']:.3f}")
-    return f"{where} ({scale(recorded, seed)}): " + "; ".join(parts) + reference_part + "."
+                                               f"{dense['validation_loss']:.3f}{_of_seeds(dense)}")
+    return f"{where} ({scale(recorded)}): " + "; ".join(parts) + reference_part + "."
 
 
-def paper_lines(recorded: dict, seed: int = 0) -> list[str]:
-    """Per run of ``seed`` but the dense ones: how its validation loss and throughput compare with
-    the dense reference's here, then what the papers report for its structure."""
+def paper_lines(recorded: dict) -> list[str]:
+    """Per recipe but the dense ones: how its validation loss (mean over its seeds) and throughput
+    compare with the dense reference's here, then what the papers report for its structure."""
     words = {"lower": "a lower validation loss than dense", "about equal": "about dense's validation loss",
              "higher": "a higher validation loss than dense"}
     return [f"{row['recipe']} ({row['structure']}): {words[row['against dense']]} here ({row['Δ vs dense']} nats "
             f"per character) at {row['speed × dense']}× its training throughput; {PAPERS[row['structure']]}."
-            for row in verdict_rows(recorded, seed) if row["structure"] != "dense"]
+            for row in verdict_rows(recorded) if row["structure"] != "dense"]
