@@ -18,6 +18,7 @@ import sys
 import torch
 
 from acdc_core.lab import results
+from acdc_core.lab.analysis.transformer import narrow_dense, reference
 from acdc_core.lab.bench import measure, retain_freed_memory, training_step
 from acdc_core.lab.experiments.transformer import optimiser_for
 from acdc_core.lab.models.transformer import RECIPES, build
@@ -52,8 +53,8 @@ def main(argv=None) -> None:
           f"malloc keeps freed memory: {retained}; medians of {args.rounds} interleaved rounds")
     ms = measure({name: recipe_step(name, vocabulary) for name in args.recipes}, rounds=args.rounds, block_ms=500.0)
     tokens = {name: RECIPES[name].batch_size * RECIPES[name].context * 1e3 / t for name, t in ms.items()}
-    bases = [next((n for n in ms if is_base(RECIPES[n])), None) for is_base in (
-        lambda r: r.matched == "reference", lambda r: r.structure == "dense" and r.matched == "parameters")]
+    timed = [{"recipe": name, **RECIPES[name].as_dict()} for name in ms]
+    bases = [base and base["recipe"] for base in (reference(timed), narrow_dense(timed))]
     print(f"{'recipe':16s} {'ms/step':>9s} {'tokens/s':>9s} {'× dense':>8s} {'× narrow':>9s}")
     for name, t in ms.items():
         ratios = [f"{tokens[name] / tokens[base]:.2f}" if base else "—" for base in bases]

@@ -17,7 +17,8 @@ import statistics
 from ..models.transformer import RECIPES, counts
 from ..results import by_recipe
 
-LOSS_TOLERANCE = 0.02  # nats per character: differences within it are "about equal" (one seed each)
+LOSS_TOLERANCE = 0.02  # nats per character: differences within it are "about equal" (spread_finding checks
+# how far a recipe's seeds lie apart against it)
 MATCH_TOLERANCE = 0.15  # a run is at the budget when its count lies within 15% of the Monarch run's
 GROUPS = {"parameters": "feed_forward_parameters", "mult_adds": "feed_forward_mult_adds"}
 # What the papers report, per structure (docs/experiments.md, "After the log: structured layers in transformers").
@@ -194,7 +195,7 @@ def scale(recorded: dict) -> str:
     """The scale the runs ran at, in words, e.g. "4 layers, width 128, context 64, 4,000 steps of
     12 windows, seed 0" (or "1 to 3 seeds a recipe")."""
     r = recorded["runs"][0]
-    counts_of_seeds = sorted({len(m["seeds"]) for m in recipe_means(recorded)})
+    counts_of_seeds = sorted({len(runs) for runs in by_recipe(recorded).values()})
     if len({run["seed"] for run in recorded["runs"]}) == 1:
         seeds = f"seed {r['seed']}"
     elif len(counts_of_seeds) == 1:
